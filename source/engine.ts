@@ -1,0 +1,139 @@
+// Runs one stage: plan → preview (diffs) → apply (atomic, journalled) → validate → restore on rejection.
+import {redact, unifiedDiff} from './diff.js';
+import type {Stage, StageContext, Validation} from './stages/stage.js';
+import type {ChangeReport, Command, FileChange, Plan, StageResult} from './types.js';
+
+export interface PlannedFile {
+	change: FileChange;
+	content: string | undefined; // undefined: only owner/mode change
+	mode: number;
+	uid: number;
+	gid: number;
+	report: ChangeReport;
+}
+
+export interface Preview {
+	stage: Stage;
+	plan: Plan;
+	files: PlannedFile[];
+}
+
+const octal = (mode: number) => '0' + mode.toString(8).padStart(3, '0');
+
+export function secretsOf(ctx: StageContext): string[] {
+	return [ctx.answers.dbPassword, ctx.answers.testPassword].filter(Boolean);
+}
+
+export function commandText(command: Command): string {
+	return command.argv.join(' ');
+}
+
+/** Plan the stage and compare with what the host holds now: only real differences remain. */
+export async function preview(stage: Stage, ctx: StageContext): Promise<Preview> {
+	const plan = await stage.plan(ctx);
+	const files: PlannedFile[] = [];
+	for (const change of plan.files) {
+		const planned = await compare(change, ctx);
+		if (planned) files.push(planned);
+	}
+	return {stage, plan, files};
+}
+
+async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFile | undefined> {
+	const {host} = ctx;
+	const before = await host.info(change.path);
+	const old = change.content === undefined || before?.isDirectory ? undefined : await host.read(change.path);
+	const content = change.content !== undefined && change.content !== old ? change.content : undefined;
+	const mode = change.mode ?? before?.mode ?? (change.secret ? 0o600 : 0o644);
+	// A name the target does not know (a bare --root tree) keeps the present owner.
+	const uid = (change.owner ? await host.id('user', change.owner) : undefined) ?? before?.uid ?? 0;
+	const gid = (change.group ? await host.id('group', change.group) : undefined) ?? before?.gid ?? 0;
+	const metaChanged = !before || before.mode !== mode || before.uid !== uid || before.gid !== gid;
+	if (content === undefined && !metaChanged) return undefined;
+	const lines: string[] = [];
+	if (before && metaChanged) {
+		const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
+		lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
+	}
+	if (content !== undefined) lines.push(unifiedDiff(old ?? '', content, change.path, old !== undefined).trimEnd());
+	const diff = redact(lines.join('\n') + '\n', secretsOf(ctx), change.secret);
+	return {
+		change,
+		content: content ?? (before ? undefined : (change.content ?? '')),
+		mode,
+		uid,
+		gid,
+		report: {path: change.path, action: before ? 'modify' : 'create', diff},
+	};
+}
+
+const problemsOf = (runs: Validation[]) => new Set(runs.flatMap(run => (run.ok ? run.problems : [...run.problems, `${run.command} failed`])));
+const strictProblems = (runs: Validation[]) => runs.filter(run => run.strict && !run.ok).flatMap(run => run.problems);
+
+/** Apply a preview; on any failure put back what this stage wrote. */
+export async function apply(p: Preview, ctx: StageContext): Promise<StageResult> {
+	const {host} = ctx;
+	const {stage, plan, files} = p;
+	const secrets = secretsOf(ctx);
+	const result: StageResult = {
+		id: stage.id,
+		status: 'pass',
+		changes: files.map(file => file.report),
+		commands: plan.commands.map(commandText),
+		message: '',
+	};
+	const notes = [...plan.notes];
+	const mark = host.journal.size;
+	const validating = stage.validate && !host.dryRun;
+	try {
+		// Validate before too: complaints the stock config already had are not this stage's fault.
+		const baseline = validating ? problemsOf(await stage.validate!(ctx)) : new Set<string>();
+		for (const file of files) {
+			if (file.content === undefined) await host.chmod(file.change.path, file.mode, file.uid, file.gid);
+			else await host.write(file.change.path, file.content, file.mode, file.uid, file.gid);
+		}
+		for (const command of stage.run ? [] : plan.commands) {
+			const run = await host.run(command.argv, {input: command.input});
+			if (run.exitCode !== 0) throw new Error(`${commandText(command)} failed (exit ${run.exitCode}): ${lastLines(run.stderr || run.stdout)}`);
+		}
+		if (validating) {
+			const runs = await stage.validate!(ctx);
+			const fresh = [...new Set([...strictProblems(runs), ...[...problemsOf(runs)].filter(problem => !baseline.has(problem))])];
+			if (fresh.length > 0) throw new RejectedError(fresh);
+			notes.push(...runs.map(run => `${run.command}: ${run.ok ? 'accepted' : 'same complaints as before this stage'}`));
+		}
+		if (stage.run && !host.dryRun) {
+			const outcome = await stage.run(ctx);
+			result.commands.push(...outcome.commands);
+			if (outcome.checks) result.checks = outcome.checks;
+			if (!outcome.ok) throw new Error(outcome.message);
+			notes.unshift(outcome.message);
+		}
+	} catch (error) {
+		const restored = await host.journal.restoreSince(mark).catch(restoreError => {
+			notes.push(`restoring the backups failed too: ${(restoreError as Error).message}`);
+			return [] as string[];
+		});
+		result.status = 'fail';
+		const why = error instanceof RejectedError ? `rejected by the validator:\n${error.problems.join('\n')}` : (error as Error).message;
+		result.message = redact([why, restored.length ? `restored from backup: ${restored.join(', ')}` : '', ...notes].filter(Boolean).join('\n'), secrets);
+		return result;
+	}
+	const summary = host.dryRun
+		? `dry run: ${files.length} file(s) would change, ${plan.commands.length} command(s) would run`
+		: files.length || plan.commands.length
+			? `${files.length} file(s) changed`
+			: 'already done: nothing to change';
+	result.message = redact([stage.run && !host.dryRun ? '' : summary, ...notes].filter(Boolean).join('\n'), secrets);
+	return result;
+}
+
+export class RejectedError extends Error {
+	constructor(readonly problems: string[]) {
+		super(problems.join('\n'));
+	}
+}
+
+export function lastLines(text: string, count = 5): string {
+	return text.trim().split('\n').slice(-count).join('\n');
+}

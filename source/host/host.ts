@@ -1,0 +1,259 @@
+// The only module that touches the machine: files under a root, and processes.
+// Three modes share one code path: real (root '/'), --root DIR (files only), dry run (nothing changes).
+import {randomBytes} from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {execa} from 'execa';
+import {Journal} from './journal.js';
+
+export interface FileInfo {
+	mode: number; // permission bits only
+	uid: number;
+	gid: number;
+	isDirectory: boolean;
+}
+
+export interface RunResult {
+	exitCode: number;
+	stdout: string;
+	stderr: string;
+}
+
+export interface RunOptions {
+	input?: string;
+	timeoutMs?: number;
+	/** Detach stdio entirely (daemons that keep inherited pipes open forever, like dovecot). */
+	detached?: boolean;
+}
+
+/** A real failure, naming its file. */
+export class HostError extends Error {}
+export class InterruptedError extends Error {}
+
+export interface HostOptions {
+	root?: string; // default '/'
+	dryRun?: boolean;
+	runId?: string;
+	/** Test hook: called before every effect ('write' | 'fsync' | 'rename' | 'chmod' | 'command'); throw to inject a fault. */
+	fault?: (op: string, detail: string) => void;
+}
+
+interface Pending {
+	content?: string;
+	mode: number;
+	uid: number;
+	gid: number;
+	isDirectory: boolean;
+}
+
+export class Host {
+	readonly root: string;
+	readonly dryRun: boolean;
+	/** Services are touched only on the real root and outside a dry run. */
+	readonly services: boolean;
+	readonly journal: Journal;
+	private readonly fault?: HostOptions['fault'];
+	/** Dry run: what a real run would have written, so later stages plan on top of earlier ones. */
+	private readonly overlay = new Map<string, Pending>();
+	/** Temp files not yet renamed: removed on interrupt. */
+	readonly inFlight = new Set<string>();
+	private stopped = false;
+	private ids?: {users: Map<string, number>; groups: Map<string, number>};
+
+	constructor(options: HostOptions = {}) {
+		this.root = path.resolve(options.root ?? '/');
+		this.dryRun = options.dryRun ?? false;
+		this.services = this.root === '/' && !this.dryRun;
+		this.fault = options.fault;
+		const runId = options.runId ?? new Date().toISOString().replaceAll(':', '').replace(/\.\d+Z$/, 'Z');
+		this.journal = new Journal(this.real('/var/backups/mail-setup'), runId);
+	}
+
+	/** After SIGINT/SIGTERM: the next effect throws, so the stage stops and restores its backups. */
+	interrupt(): void {
+		this.stopped = true;
+	}
+
+	get interrupted(): boolean {
+		return this.stopped;
+	}
+
+	private guard(op: string, detail: string): void {
+		if (this.stopped) throw new InterruptedError('interrupted');
+		this.fault?.(op, detail);
+	}
+
+	/** Target path → path on this machine. */
+	real(target: string): string {
+		return this.root === '/' ? target : path.join(this.root, target);
+	}
+
+	async read(target: string): Promise<string | undefined> {
+		const pending = this.overlay.get(target);
+		if (pending?.content !== undefined) return pending.content;
+		try {
+			return await fs.readFile(this.real(target), 'utf8');
+		} catch (error) {
+			if (isCode(error, 'ENOENT')) return undefined;
+			throw new HostError(`cannot read ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	async info(target: string): Promise<FileInfo | undefined> {
+		const pending = this.overlay.get(target);
+		if (pending) return {mode: pending.mode, uid: pending.uid, gid: pending.gid, isDirectory: pending.isDirectory};
+		try {
+			const s = await fs.lstat(this.real(target));
+			return {mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory()};
+		} catch (error) {
+			if (isCode(error, 'ENOENT')) return undefined;
+			throw error;
+		}
+	}
+
+	/** Every path below dir (dir included), depth first, targets not followed through symlinks. */
+	async walk(dir: string): Promise<string[]> {
+		const out = [dir];
+		let entries;
+		try {
+			entries = await fs.readdir(this.real(dir), {withFileTypes: true});
+		} catch (error) {
+			if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return (await this.info(dir)) ? out : [];
+			throw error;
+		}
+		for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+			const child = path.posix.join(dir, entry.name);
+			if (entry.isDirectory()) out.push(...(await this.walk(child)));
+			else if (!entry.isSymbolicLink()) out.push(child);
+		}
+		for (const pending of this.overlay.keys()) {
+			if (path.posix.dirname(pending) === dir && !out.includes(pending)) out.push(pending);
+		}
+		return out;
+	}
+
+	/** User and group ids from the target's own /etc/passwd and /etc/group. */
+	async id(kind: 'user' | 'group', name: string): Promise<number | undefined> {
+		if (!this.ids) {
+			const table = async (file: string) => {
+				const map = new Map<string, number>();
+				for (const line of ((await this.read(file)) ?? '').split('\n')) {
+					const [n, , id] = line.split(':');
+					if (n && id !== undefined && /^\d+$/.test(id)) map.set(n, Number(id));
+				}
+				return map;
+			};
+			this.ids = {users: await table('/etc/passwd'), groups: await table('/etc/group')};
+		}
+		return (kind === 'user' ? this.ids.users : this.ids.groups).get(name);
+	}
+
+	/**
+	 * Atomically give target this content, mode and owner: temp file created with its final mode
+	 * (never more open than wanted), fsync, rename over, fsync the directory. The old file is
+	 * journalled first so the run can be undone.
+	 */
+	async write(target: string, content: string, mode: number, uid: number, gid: number): Promise<void> {
+		if (this.dryRun) {
+			this.overlay.set(target, {content, mode, uid, gid, isDirectory: false});
+			return;
+		}
+		const file = this.real(target);
+		const dir = path.dirname(file);
+		await this.journal.save(target, file);
+		await fs.mkdir(dir, {recursive: true});
+		const temp = path.join(dir, `.${path.basename(file)}.mail-setup-${randomBytes(4).toString('hex')}`);
+		this.inFlight.add(temp);
+		try {
+			this.guard('write', target);
+			const handle = await fs.open(temp, 'wx', mode & 0o777);
+			try {
+				await handle.chmod(mode);
+				if (process.getuid?.() === 0) await handle.chown(uid, gid);
+				await handle.writeFile(content);
+				this.guard('fsync', target);
+				await handle.sync();
+			} finally {
+				await handle.close();
+			}
+			this.guard('rename', target);
+			await fs.rename(temp, file);
+			this.inFlight.delete(temp);
+			await syncDir(dir);
+		} catch (error) {
+			await fs.rm(temp, {force: true});
+			this.inFlight.delete(temp);
+			throw new HostError(`cannot write ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	/** Change only owner and mode (the permissions stage). */
+	async chmod(target: string, mode: number, uid: number, gid: number): Promise<void> {
+		const now = await this.info(target);
+		if (!now) throw new HostError(`cannot change ${target}: it does not exist`);
+		if (this.dryRun) {
+			this.overlay.set(target, {...this.overlay.get(target), mode, uid, gid, isDirectory: now.isDirectory});
+			return;
+		}
+		const file = this.real(target);
+		await this.journal.save(target, file);
+		try {
+			this.guard('chmod', target);
+			if (process.getuid?.() === 0) await fs.lchown(file, uid, gid);
+			await fs.chmod(file, mode);
+		} catch (error) {
+			throw new HostError(`cannot change owner or mode of ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	/** Run a command that changes nothing (version probes, validators): runs in every mode. */
+	async probe(argv: string[], options: RunOptions = {}): Promise<RunResult> {
+		try {
+			const result = await execa(argv[0]!, argv.slice(1), {
+				input: options.input,
+				reject: false,
+				timeout: options.timeoutMs ?? 30_000,
+				stdin: options.input === undefined ? 'ignore' : 'pipe',
+				env: {LC_ALL: 'C'},
+			});
+			const failed = result.failed && result.exitCode === undefined;
+			return {
+				exitCode: failed ? 127 : (result.exitCode ?? 1),
+				stdout: String(result.stdout ?? ''),
+				stderr: failed ? (result.shortMessage ?? 'failed to start') : String(result.stderr ?? ''),
+			};
+		} catch (error) {
+			return {exitCode: 127, stdout: '', stderr: (error as Error).message};
+		}
+	}
+
+	/** Run a command that changes the system: never in a dry run or under --root. */
+	async run(argv: string[], options: RunOptions = {}): Promise<RunResult> {
+		if (!this.services) return {exitCode: 0, stdout: '', stderr: ''};
+		this.guard('command', argv.join(' '));
+		if (options.detached) {
+			// Daemons keep inherited descriptors open forever: give them none of ours.
+			const child = await execa(argv[0]!, argv.slice(1), {
+				stdio: 'ignore',
+				reject: false,
+				timeout: options.timeoutMs ?? 60_000,
+				env: {LC_ALL: 'C'},
+			});
+			return {exitCode: child.exitCode ?? 1, stdout: '', stderr: child.failed ? (child.shortMessage ?? '') : ''};
+		}
+		return this.probe(argv, options);
+	}
+}
+
+export function isCode(error: unknown, code: string): boolean {
+	return (error as NodeJS.ErrnoException)?.code === code;
+}
+
+async function syncDir(dir: string): Promise<void> {
+	const handle = await fs.open(dir, 'r');
+	try {
+		await handle.sync();
+	} finally {
+		await handle.close();
+	}
+}

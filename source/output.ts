@@ -1,0 +1,50 @@
+// Plain-text rendering of results for the headless path (the TUI has its own components).
+import type {Report} from './run.js';
+import type {CheckResult, StageResult} from './types.js';
+
+export interface Paint {
+	green(text: string): string;
+	red(text: string): string;
+	yellow(text: string): string;
+	dim(text: string): string;
+	bold(text: string): string;
+}
+
+export function paint(enabled: boolean): Paint {
+	const wrap = (code: number, reset: number) => (text: string) => (enabled ? `\u001B[${code}m${text}\u001B[${reset}m` : text);
+	return {green: wrap(32, 39), red: wrap(31, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22)};
+}
+
+const mark = (status: string, p: Paint) =>
+	status === 'pass' ? p.green('PASS') : status === 'fail' ? p.red('FAIL') : status === 'inconclusive' ? p.yellow('????') : p.dim('SKIP');
+
+export function colorDiff(diff: string, p: Paint): string {
+	return diff
+		.split('\n')
+		.map(line => (line.startsWith('+') && !line.startsWith('+++') ? p.green(line) : line.startsWith('-') && !line.startsWith('---') ? p.red(line) : line.startsWith('@@') ? p.dim(line) : line))
+		.join('\n');
+}
+
+export function formatStage(result: StageResult, title: string, p: Paint): string {
+	const out = [`[${mark(result.status, p)}] ${p.bold(result.id)}  ${title}`];
+	for (const change of result.changes) out.push(colorDiff(change.diff.trimEnd(), p));
+	for (const command of result.commands) out.push(p.dim(`$ ${command}`));
+	if (result.message) out.push(...result.message.split('\n').map(line => `       ${line}`));
+	return out.join('\n');
+}
+
+export function formatCheck(check: CheckResult, p: Paint, transcript: boolean): string {
+	const out = [`  [${mark(check.status, p)}] ${check.id}: ${check.message}`];
+	if (transcript && check.transcript) out.push(p.dim(check.transcript.trimEnd().replace(/^/gm, '         ')));
+	return out.join('\n');
+}
+
+export function formatSummary(report: Report, p: Paint, backups?: string): string {
+	const lines = [''];
+	const counts = (status: string) => report.stages.filter(stage => stage.status === status).length;
+	lines.push(
+		`${report.ok ? p.green('OK') : p.red('FAILED')}: ${counts('pass')} passed, ${counts('fail')} failed, ${counts('skipped')} skipped${report.dryRun ? ' — dry run, nothing was changed' : ''}`,
+	);
+	if (backups) lines.push(`Backups of every changed file: ${backups} (undo with: mail-setup undo)`);
+	return lines.join('\n');
+}

@@ -1,0 +1,98 @@
+// Step 6: one RSA-4096 self-signed pair for Dovecot and Postfix, made with node-forge on native crypto.
+import type {Answers} from '../types.js';
+import type {Stage, StageContext} from './stage.js';
+
+type Forge = typeof import('node-forge');
+const loadForge = async (): Promise<Forge> => ((await import('node-forge')) as unknown as {default: Forge}).default;
+
+const DAY = 86_400_000;
+
+/** What is wrong with a present pair for this FQDN; [] means keep it. */
+export async function inspect(certPem: string | undefined, keyPem: string | undefined, fqdn: string, now = new Date()): Promise<string[]> {
+	if (!certPem) return ['no certificate yet'];
+	if (!keyPem) return ['no private key yet'];
+	const forge = await loadForge();
+	let cert;
+	try {
+		cert = forge.pki.certificateFromPem(certPem);
+	} catch {
+		return ['the present certificate cannot be read'];
+	}
+	const problems: string[] = [];
+	const names = namesOf(cert);
+	if (!names.includes(fqdn.toLowerCase())) problems.push(`the present certificate is for ${names.join(', ') || 'no name'}, not ${fqdn}`);
+	const left = Math.floor((cert.validity.notAfter.getTime() - now.getTime()) / DAY);
+	if (left < 30) problems.push(left < 0 ? 'the present certificate has expired' : `the present certificate expires in ${left} days`);
+	try {
+		const key = forge.pki.privateKeyFromPem(keyPem);
+		const pub = cert.publicKey as import('node-forge').pki.rsa.PublicKey;
+		if (key.n.compareTo(pub.n) !== 0) problems.push('the private key does not match the certificate');
+	} catch {
+		problems.push('the private key cannot be read');
+	}
+	return problems;
+}
+
+function namesOf(cert: import('node-forge').pki.Certificate): string[] {
+	const san = cert.getExtension('subjectAltName') as {altNames?: {type: number; value: string}[]} | undefined;
+	const dns = (san?.altNames ?? []).filter(name => name.type === 2).map(name => name.value.toLowerCase());
+	const cn = cert.subject.getField('CN')?.value as string | undefined;
+	return dns.length ? dns : cn ? [cn.toLowerCase()] : [];
+}
+
+/** A new pair: CN and SAN = FQDN, 365 days, SHA-256. */
+export async function makePair(fqdn: string, now = new Date()): Promise<{cert: string; key: string}> {
+	const forge = await loadForge();
+	// The callback form uses Node's native generator without blocking the UI; never set usePureJavaScript.
+	const keys = await new Promise<import('node-forge').pki.rsa.KeyPair>((resolve, reject) =>
+		forge.pki.rsa.generateKeyPair({bits: 4096, e: 0x10001}, (error, pair) => (error ? reject(error) : resolve(pair))),
+	);
+	const cert = forge.pki.createCertificate();
+	cert.publicKey = keys.publicKey;
+	// Positive 128-bit serial: a leading 0 nibble keeps the DER integer positive.
+	cert.serialNumber = '0' + forge.util.bytesToHex(forge.random.getBytesSync(16)).slice(1);
+	cert.validity.notBefore = new Date(now.getTime() - 60_000);
+	cert.validity.notAfter = new Date(now.getTime() + 365 * DAY);
+	const subject = [{name: 'commonName', value: fqdn}];
+	cert.setSubject(subject);
+	cert.setIssuer(subject);
+	cert.setExtensions([
+		{name: 'basicConstraints', cA: false},
+		{name: 'keyUsage', digitalSignature: true, keyEncipherment: true},
+		{name: 'extKeyUsage', serverAuth: true},
+		{name: 'subjectAltName', altNames: [{type: 2, value: fqdn}]},
+	]);
+	cert.sign(keys.privateKey, forge.md.sha256.create());
+	return {cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey)};
+}
+
+async function currentProblems(ctx: StageContext, a: Answers): Promise<string[]> {
+	return inspect(await ctx.host.read(a.cert), await ctx.host.read(a.key), a.fqdn);
+}
+
+export const certificate: Stage = {
+	id: 'certificate',
+	title: 'TLS certificate (RSA-4096)',
+	async plan(ctx) {
+		const a = ctx.answers;
+		const problems = await currentProblems(ctx, a);
+		if (problems.length === 0 && !a.renew) return {files: [], commands: [], notes: [`${a.cert} is valid for ${a.fqdn}: kept (--renew makes a new one)`]};
+		const why = a.renew ? ['--renew asked for a new certificate'] : problems;
+		// A dry run shows what would be written without spending a second on a key nobody keeps.
+		const pair = ctx.host.dryRun
+			? {cert: `(a new self-signed RSA-4096 certificate for ${a.fqdn}, valid 365 days)\n`, key: '(a new RSA-4096 private key)\n'}
+			: await makePair(a.fqdn);
+		return {
+			files: [
+				{path: a.key, content: pair.key, mode: 0o600, owner: 'root', group: 'root', secret: true},
+				{path: a.cert, content: pair.cert, mode: 0o644, owner: 'root', group: 'root'},
+			],
+			commands: [],
+			notes: why,
+		};
+	},
+	async validate(ctx) {
+		const problems = await currentProblems(ctx, ctx.answers);
+		return [{command: 'read back the pair (node-forge)', ok: problems.length === 0, problems, strict: true}];
+	},
+};

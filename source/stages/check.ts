@@ -1,0 +1,32 @@
+// Step 10: the tutorial's openssl s_client sessions, run live, with their transcripts.
+import {runChecks} from '../checks/checks.js';
+import type {Stage} from './stage.js';
+
+export const check: Stage = {
+	id: 'check',
+	title: 'Live checks (openssl s_client)',
+	live: true,
+	async plan(ctx) {
+		const {checkHost, fqdn} = ctx.answers;
+		const sclient = (port: number, starttls: boolean) =>
+			({argv: ['openssl', 's_client', '-quiet', '-crlf', ...(starttls ? ['-starttls', 'smtp'] : []), '-servername', fqdn, '-connect', `${checkHost}:${port}`]});
+		return {
+			files: [],
+			commands: [sclient(25, true), sclient(993, false), sclient(587, true)],
+			notes: [`connects to ${checkHost}; ports 143, 110 and 995 must refuse`],
+		};
+	},
+	async run(ctx) {
+		const a = ctx.answers;
+		const checks = await runChecks(
+			{fqdn: a.fqdn, checkHost: a.checkHost, testUser: a.testUser, testPassword: a.testPassword},
+			(id, line) => ctx.onLine?.(`${id}: ${line}`),
+		);
+		const failed = checks.filter(result => result.status === 'fail');
+		const unsure = checks.filter(result => result.status === 'inconclusive');
+		const message = failed.length
+			? `failed: ${failed.map(result => result.id).join(', ')}`
+			: `${checks.length - unsure.length} checks passed${unsure.length ? `, ${unsure.length} inconclusive (${unsure.map(result => result.id).join(', ')})` : ''}`;
+		return {ok: failed.length === 0, message, commands: [], checks};
+	},
+};

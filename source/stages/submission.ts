@@ -1,0 +1,30 @@
+// Step 9: exactly one authenticated submission service on 587 in master.cf.
+import {MasterCf} from '../config/postfix.js';
+import {validatePostfix} from './postfix.js';
+import type {Stage} from './stage.js';
+
+export const MASTER_CF = '/etc/postfix/master.cf';
+
+export const SUBMISSION_OPTIONS: [string, string][] = [
+	['syslog_name', 'postfix/submission'],
+	['smtpd_tls_security_level', 'encrypt'],
+	['smtpd_sasl_auth_enable', 'yes'],
+	['smtpd_client_restrictions', 'permit_sasl_authenticated,reject'],
+	['smtpd_sasl_type', 'dovecot'],
+	['smtpd_sasl_path', 'private/auth'],
+	['smtpd_sasl_security_options', 'noanonymous'],
+	['smtpd_recipient_restrictions', 'permit_sasl_authenticated,reject_non_fqdn_recipient,reject_unauth_destination'],
+];
+
+export const submission: Stage = {
+	id: 'submission',
+	title: 'Postfix submission on port 587 (master.cf)',
+	async plan(ctx) {
+		const text = await ctx.host.read(MASTER_CF);
+		if (text === undefined) return {files: [], commands: [], notes: [`${MASTER_CF} does not exist: is postfix installed?`]};
+		const master = MasterCf.parse(text);
+		master.ensure('submission', 'inet', ['n', '-', '-', '-', '-', 'smtpd'], SUBMISSION_OPTIONS);
+		return {files: [{path: MASTER_CF, content: master.toString()}], commands: [], notes: []};
+	},
+	validate: validatePostfix,
+};

@@ -1,0 +1,93 @@
+// Shared shapes: answers, plans, results. Pure data, no behaviour.
+
+export type DovecotSyntax = '2.3' | '2.4';
+
+export const STAGE_IDS = [
+	'database',
+	'dovecot-sql',
+	'permissions',
+	'dovecot-master',
+	'lda',
+	'certificate',
+	'dovecot-ssl',
+	'postfix',
+	'submission',
+	'reload',
+	'check',
+] as const;
+export type StageId = (typeof STAGE_IDS)[number];
+
+export interface Answers {
+	fqdn: string;
+	domain: string;
+	postmaster: string;
+	dbHost: string;
+	dbName: string;
+	dbUser: string;
+	dbPassword: string;
+	testUser: string;
+	testPassword: string;
+	checkHost: string;
+	dovecot: DovecotSyntax;
+	cert: string;
+	key: string;
+	renew: boolean;
+	dbCreate: boolean;
+}
+
+/** The wanted state of one file. Content undefined = only owner/mode change. */
+export interface FileChange {
+	path: string; // as on the target system, e.g. /etc/dovecot/conf.d/10-master.conf
+	content?: string;
+	mode?: number; // e.g. 0o640; undefined = keep the present mode (0644 for a new file)
+	owner?: string; // user name; undefined = keep
+	group?: string; // group name; undefined = keep
+	secret?: boolean; // holds a password or key: diffs are masked, never world-readable
+}
+
+export interface Command {
+	argv: string[]; // never holds a secret
+	input?: string; // stdin, may hold a secret
+	why?: string;
+}
+
+export interface Plan {
+	files: FileChange[];
+	commands: Command[]; // run after the files are written, in order
+	notes: string[];
+}
+
+export type Status = 'pass' | 'fail' | 'skipped';
+
+export interface ChangeReport {
+	path: string;
+	action: 'create' | 'modify';
+	diff: string;
+}
+
+export interface StageResult {
+	id: StageId;
+	status: Status;
+	changes: ChangeReport[];
+	commands: string[];
+	message: string;
+	checks?: CheckResult[];
+}
+
+export type CheckStatus = 'pass' | 'fail' | 'inconclusive';
+
+export interface CheckResult {
+	id: string;
+	status: CheckStatus;
+	message: string;
+	transcript: string;
+}
+
+export class UsageError extends Error {
+	constructor(
+		message: string,
+		readonly field?: string,
+	) {
+		super(message);
+	}
+}
