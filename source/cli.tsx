@@ -50,21 +50,23 @@ export async function main(argv: string[]): Promise<number> {
 	const host = new Host({root: options.root, dryRun: options.dryRun && !options.undo});
 	if (options.undo && options.dryRun) throw new UsageError('undo has no dry run: it only puts back the backups of the last run');
 	const answers = await resolveAnswers(options, host);
-	checkAnswers(answers, options);
-	const list = stagesFor(options.stages);
 	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !options.yes && !options.json && !process.env.CI && !options.undo;
+	// The wizard asks for the passwords it needs; only the headless path must have them up front.
+	checkAnswers(answers, interactive ? {...options, dryRun: true} : options);
+	const list = stagesFor(options.stages);
+	const skipLive = options.root !== undefined && options.stages.length === 0;
 	const release = host.dryRun ? async () => {} : await acquire(host.real('/var/backups/mail-setup/.lock'));
 	onInterrupt(host, release);
 	try {
 		if (options.undo) return await undo(host, options);
 		if (interactive) {
 			const {runApp} = await import('./app.js');
-			return await runApp({host, answers, stages: list, version});
+			return await runApp({host, answers, stages: list, version, skipLive});
 		}
 		const p = paint(!options.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
 		if (!options.json) print(p.bold(`mail-setup ${version}`) + (host.dryRun ? p.yellow(' — DRY RUN: nothing will be changed') : ''));
 		const report = await runStages(list, {answers, host}, {
-			skipLive: options.root !== undefined && options.stages.length === 0,
+			skipLive,
 			onResult(result) {
 				if (options.json) return;
 				print(formatStage(result, list.find(stage => stage.id === result.id)!.title, p));

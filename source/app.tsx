@@ -1,0 +1,334 @@
+// The wizard: start screen → questions → for every stage: preview, confirm, apply, verdict → summary.
+// The screens only render state and report keys; `wizard()` below drives the engine, in order.
+import {Box, render, Text, useInput, useStdout} from 'ink';
+import {useEffect, useState, useSyncExternalStore} from 'react';
+import {apply, preview, type Preview} from './engine.js';
+import type {Host} from './host/host.js';
+import type {Stage, StageContext} from './stages/stage.js';
+import type {Answers, StageId, StageResult} from './types.js';
+import {STAGE_IDS} from './types.js';
+import {Header} from './ui/Header.js';
+import {type Field, fields, problemOf, Questions} from './ui/Questions.js';
+import {type Choice, StageResultView, StageRunning, StageScreen, type TrailItem} from './ui/StageScreen.js';
+import {type EarlyState, StartScreen, type Versions} from './ui/StartScreen.js';
+import {Summary} from './ui/Summary.js';
+
+export interface AppProps {
+	host: Host;
+	answers: Answers;
+	stages: Stage[];
+	version: string;
+	/** Leave out the stages that talk to services (a --root tree with no stage named), as the headless run does. */
+	skipLive?: boolean;
+	/** Ask the questions; default: when every stage runs, or an answer the stages need is missing. */
+	ask?: boolean;
+}
+
+type Screen =
+	| {kind: 'start'}
+	| {kind: 'questions'; optional: Set<Field>}
+	| {kind: 'planning'; index: number}
+	| {kind: 'confirm'; index: number; preview: Preview}
+	| {kind: 'applying'; index: number}
+	| {kind: 'result'; index: number; result: StageResult}
+	| {kind: 'summary'}
+	| {kind: 'stopped'};
+
+interface Outcome {
+	result: StageResult;
+	done: boolean; // nothing to change: already done before this run
+}
+
+interface State {
+	screen: Screen;
+	versions: Versions;
+	early: Partial<Record<StageId, EarlyState>>;
+	answers: Answers;
+	outcomes: Outcome[];
+	lines: string[]; // live output of the step in progress
+	stopping: boolean; // Ctrl-C or q: stop after the step in progress
+}
+
+/** The wizard's state, shared by the driver (writes) and the screens (read, answer). */
+export class WizardStore {
+	private listeners = new Set<() => void>();
+	private waiting?: (value: unknown) => void;
+
+	constructor(public state: State) {}
+
+	subscribe = (listener: () => void) => {
+		this.listeners.add(listener);
+		return () => void this.listeners.delete(listener);
+	};
+
+	get = () => this.state;
+
+	set(patch: Partial<State> | ((state: State) => Partial<State>)): void {
+		this.state = {...this.state, ...(typeof patch === 'function' ? patch(this.state) : patch)};
+		for (const listener of this.listeners) listener();
+	}
+
+	/** Show a screen and wait for the operator's answer ('quit' once stopping). */
+	ask<T>(screen: Screen): Promise<T | 'quit'> {
+		this.set({screen});
+		if (this.state.stopping) return Promise.resolve('quit');
+		return new Promise(resolve => (this.waiting = resolve as (value: unknown) => void));
+	}
+
+	answer(value: unknown): void {
+		const waiting = this.waiting;
+		this.waiting = undefined;
+		waiting?.(value);
+	}
+
+	stop(): void {
+		this.set({stopping: true});
+		this.answer('quit');
+	}
+}
+
+async function probeVersions(host: Host, store: WizardStore): Promise<void> {
+	const probe = async (name: keyof Versions, argv: string[], pick: (out: string) => string | undefined) => {
+		const run = await host.probe(argv, {timeoutMs: 5000});
+		const out = run.stdout.trim();
+		const found = run.exitCode === 0 && out ? (pick(out) ?? out.split('\n')[0]!) : null;
+		store.set(state => ({versions: {...state.versions, [name]: found}}));
+	};
+	await Promise.all([
+		probe('Dovecot', ['dovecot', '--version'], out => out.split(/\s/)[0]),
+		probe('Postfix', ['postconf', '-h', 'mail_version'], out => out.split('\n')[0]),
+		probe('MariaDB', ['mariadb', '--version'], out => out.match(/(\d+\.\d+\.\d+)-MariaDB/)?.[1]),
+		probe('OpenSSL', ['openssl', 'version'], out => out.split(/\s+/)[1]),
+	]);
+}
+
+/** The start screen's marks: which stages have nothing to change with the answers known so far. */
+async function planAhead(props: AppProps, store: WizardStore, skip: (stage: Stage) => boolean): Promise<void> {
+	const ctx: StageContext = {answers: props.answers, host: props.host};
+	for (const stage of props.stages) {
+		if (!['start', 'questions'].includes(store.state.screen.kind)) return;
+		let state: EarlyState = 'skipped';
+		if (!skip(stage)) {
+			try {
+				const p = await preview(stage, ctx);
+				state = isDone(p) ? 'done' : 'todo';
+			} catch {
+				state = 'error';
+			}
+		}
+		store.set(s => ({early: {...s.early, [stage.id]: state}}));
+	}
+}
+
+/** Passwords this run can do without: a dry run needs none; only some stages need them. */
+function optionalFields(ids: Set<StageId>, dryRun: boolean, answers: Answers): Set<Field> {
+	const optional = new Set<Field>();
+	if (dryRun || !['database', 'dovecot-sql', 'postfix'].some(id => ids.has(id as StageId))) optional.add('dbPassword');
+	if (dryRun || !(ids.has('check') || (answers.dbCreate && ids.has('database')))) optional.add('testPassword');
+	return optional;
+}
+
+/** Nothing to write, nothing to run: already done. A stage with effects of its own (run()) always asks. */
+const isDone = (p: Preview) => p.files.length === 0 && p.plan.commands.length === 0 && !p.stage.run;
+
+const skippedResult = (id: StageId, message: string): StageResult => ({id, status: 'skipped', changes: [], commands: [], message});
+
+/** Drive the engine through the screens; resolves with the exit code. */
+export async function wizard(props: AppProps, store: WizardStore): Promise<number> {
+	const {host, stages} = props;
+	// A dry run runs nothing live anyway, so it previews those stages too.
+	const skip = (stage: Stage) => Boolean(props.skipLive && stage.live && !host.dryRun);
+	void probeVersions(host, store);
+	void planAhead(props, store, skip);
+
+	if ((await store.ask({kind: 'start'})) === 'quit') return stopEarly(store);
+	const running = new Set(stages.filter(stage => !skip(stage)).map(stage => stage.id));
+	const optional = optionalFields(running, host.dryRun, props.answers);
+	// Named stages with every answer known already go straight to work.
+	const complete = fields.every(field => !problemOf(field, props.answers[field], optional));
+	let answers = props.answers;
+	if (props.ask ?? (stages.length === STAGE_IDS.length || !complete)) {
+		const given = await store.ask<Answers>({kind: 'questions', optional});
+		if (given === 'quit') return stopEarly(store);
+		answers = given;
+		store.set({answers});
+	}
+
+	const ctx: StageContext = {answers, host, onLine: line => store.set(state => ({lines: [...state.lines, line].slice(-200)}))};
+	let failed = false;
+	for (const [index, stage] of stages.entries()) {
+		const outcome = await runStage(stage, index, ctx, store, failed ? 'not run: an earlier stage failed' : skip(stage) ? 'not run under --root: name it to run it against this machine' : undefined);
+		store.set(state => ({outcomes: [...state.outcomes, outcome]}));
+		if (outcome.result.status === 'fail') failed = true;
+	}
+	store.set({screen: {kind: 'summary'}});
+	return store.state.stopping ? 130 : failed ? 1 : 0;
+}
+
+async function runStage(stage: Stage, index: number, ctx: StageContext, store: WizardStore, skipWhy: string | undefined): Promise<Outcome> {
+	if (store.state.stopping) return {result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false};
+	if (skipWhy) return {result: skippedResult(stage.id, skipWhy), done: false};
+	store.set({screen: {kind: 'planning', index}, lines: []});
+	let p: Preview;
+	try {
+		p = await preview(stage, ctx);
+	} catch (error) {
+		// Planning failed (a file it cannot parse, say): nothing was written.
+		const result: StageResult = {id: stage.id, status: 'fail', changes: [], commands: [], message: (error as Error).message};
+		await store.ask({kind: 'result', index, result});
+		return {result, done: false};
+	}
+	const done = isDone(p);
+	if (!done) {
+		const choice = await store.ask<Choice>({kind: 'confirm', index, preview: p});
+		if (choice === 'quit') {
+			store.stop();
+			return {result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false};
+		}
+		if (choice === 'skip') return {result: skippedResult(stage.id, 'skipped by the operator'), done: false};
+	}
+	// A done stage still runs its validators, without asking.
+	store.set({screen: {kind: 'applying', index}});
+	const result = await apply(p, ctx);
+	if (!done || result.status === 'fail') {
+		if ((await store.ask({kind: 'result', index, result})) === 'quit') store.stop();
+	}
+	return {result, done: done && result.status === 'pass'};
+}
+
+function stopEarly(store: WizardStore): number {
+	store.set({screen: {kind: 'stopped'}, stopping: true});
+	return 130;
+}
+
+function useSize(): {rows: number; columns: number} {
+	const {stdout} = useStdout();
+	const read = () => ({rows: stdout.rows || 24, columns: Math.min(stdout.columns || 80, 120)});
+	const [size, setSize] = useState(read);
+	useEffect(() => {
+		const onResize = () => setSize(read());
+		stdout.on('resize', onResize);
+		return () => void stdout.off('resize', onResize);
+	}, [stdout]);
+	return size;
+}
+
+export function App({store, host, stages, version}: AppProps & {store: WizardStore}) {
+	const state = useSyncExternalStore(store.subscribe, store.get);
+	const {rows: allRows, columns} = useSize();
+	useInput((input, key) => {
+		if (key.ctrl && input === 'c') {
+			// Stop at the next effect: the stage in progress puts back its own writes, then we exit 130.
+			host.interrupt();
+			store.stop();
+		}
+	});
+	const {screen} = state;
+	// One line for the header, one spare so Ink never has to clear the whole screen.
+	const rows = Math.max(12, allRows - 2);
+	const total = stages.length;
+	const info = (index: number) => ({index, total, id: stages[index]!.id, title: stages[index]!.title});
+	const trail = (index: number): TrailItem[] =>
+		stages.map((stage, i) => ({id: stage.id, state: i < state.outcomes.length ? state.outcomes[i]!.result.status : i === index ? 'current' : 'pending'}));
+	const answer = (value: unknown) => store.answer(value);
+	const step = 'index' in screen ? `stage ${screen.index + 1}/${total}` : screen.kind === 'questions' ? 'questions' : screen.kind === 'summary' ? 'summary' : undefined;
+
+	let body;
+	switch (screen.kind) {
+		case 'start':
+			body = (
+				<StartScreen
+					dryRun={host.dryRun}
+					root={host.root}
+					isRoot={process.getuid?.() === 0}
+					versions={state.versions}
+					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking'}))}
+					onChoice={answer}
+				/>
+			);
+			break;
+		case 'questions':
+			body = <Questions initial={state.answers} optional={screen.optional} onDone={answer} />;
+			break;
+		case 'planning':
+		case 'applying': {
+			const title = stages[screen.index]!.title;
+			const label = state.stopping
+				? 'Stopping after this step…'
+				: screen.kind === 'planning'
+					? `Planning: ${title}…`
+					: host.dryRun
+						? `Checking: ${title} (dry run)…`
+						: `Applying: ${title}…`;
+			body = <StageRunning stage={info(screen.index)} trail={trail(screen.index)} label={label} lines={state.lines} rows={rows} columns={columns} />;
+			break;
+		}
+		case 'confirm':
+			body = (
+				<StageScreen
+					key={screen.index}
+					stage={info(screen.index)}
+					trail={trail(screen.index)}
+					changes={screen.preview.files.map(file => file.report)}
+					commands={screen.preview.plan.commands}
+					notes={screen.preview.plan.notes}
+					dryRun={host.dryRun}
+					rows={rows}
+					columns={columns}
+					onChoice={answer}
+				/>
+			);
+			break;
+		case 'result':
+			body = (
+				<StageResultView key={screen.index} stage={info(screen.index)} trail={trail(screen.index)} result={screen.result} dryRun={host.dryRun} rows={rows} columns={columns} onNext={answer} />
+			);
+			break;
+		case 'summary':
+			body = (
+				<Summary
+					items={state.outcomes.map(({result, done}) => ({id: result.id, status: result.status, message: result.message, done}))}
+					dryRun={host.dryRun}
+					backups={host.journal.size > 0 ? host.journal.dir : undefined}
+					domain={state.answers.domain}
+					fqdn={state.answers.fqdn}
+					interrupted={state.stopping}
+				/>
+			);
+			break;
+		case 'stopped':
+			body = <Text>Stopped before any stage ran: nothing was changed.</Text>;
+			break;
+	}
+	return (
+		<Box flexDirection="column" width={columns}>
+			<Header version={version} dryRun={host.dryRun} step={step} />
+			{body}
+		</Box>
+	);
+}
+
+export function createStore(answers: Answers): WizardStore {
+	return new WizardStore({
+		screen: {kind: 'start'},
+		versions: {Dovecot: undefined, Postfix: undefined, MariaDB: undefined, OpenSSL: undefined},
+		early: {},
+		answers,
+		outcomes: [],
+		lines: [],
+		stopping: false,
+	});
+}
+
+export async function runApp(props: AppProps): Promise<number> {
+	const store = createStore(props.answers);
+	const instance = render(<App store={store} {...props} />, {exitOnCtrlC: false});
+	try {
+		return await wizard(props, store);
+	} finally {
+		// Let the last screen (the summary) reach the terminal before Ink lets go of it.
+		await new Promise(resolve => setTimeout(resolve, 50));
+		instance.unmount();
+		await instance.waitUntilExit();
+	}
+}

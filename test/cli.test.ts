@@ -1,0 +1,136 @@
+// The built CLI, run as an operator would: exit codes, bad input, dry run, rerun, JSON, undo.
+import assert from 'node:assert/strict';
+import {execFileSync, spawnSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {before, test} from 'node:test';
+import {makeStockTree} from './helpers/stock.ts';
+
+const bin = path.resolve('bin/mail-setup.js');
+const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-secrets-'));
+const dbPasswordFile = path.join(secrets, 'db');
+fs.writeFileSync(dbPasswordFile, "db p'ass\"1 x\n", {mode: 0o600});
+
+function cli(args: string[], env: Record<string, string> = {}) {
+	const run = spawnSync(process.execPath, [bin, ...args], {encoding: 'utf8', env: {...process.env, CI: '1', NO_COLOR: '1', ...env}, timeout: 60_000});
+	return {code: run.status, stdout: run.stdout, stderr: run.stderr};
+}
+
+/** Content, mode and owner of every file below dir: "untouched" means this does not change. */
+function fingerprint(dir: string): string {
+	const hash = createHash('sha256');
+	const walk = (d: string) => {
+		for (const name of fs.readdirSync(d).sort()) {
+			const p = path.join(d, name);
+			const s = fs.lstatSync(p);
+			hash.update(`${path.relative(dir, p)} ${s.mode} ${s.uid}:${s.gid}\n`);
+			if (s.isDirectory()) walk(p);
+			else if (s.isFile()) hash.update(fs.readFileSync(p));
+		}
+	};
+	walk(dir);
+	return hash.digest('hex');
+}
+
+const fileStages = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission'];
+let stock12: string;
+
+before(async () => {
+	stock12 = await makeStockTree(12);
+});
+
+function copyOf(tree: string): string {
+	const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-tree-'));
+	execFileSync('cp', ['-a', `${tree}/.`, dest]);
+	return dest;
+}
+
+test('--help and --version exit 0 without touching anything', () => {
+	const help = cli(['--help']);
+	assert.equal(help.code, 0);
+	for (const stage of [...fileStages, 'database', 'reload', 'check']) assert.ok(help.stdout.includes(stage), stage);
+	assert.match(cli(['--version']).stdout, /^\d+\.\d+\.\d+/);
+});
+
+test('bad input exits 2, names the field, changes nothing', () => {
+	const root = copyOf(stock12);
+	const before = fingerprint(root);
+	const base = ['--yes', '--root', root, '--db-password-file', dbPasswordFile];
+	const cases: [string[], RegExp][] = [
+		[['--fqdn', ''], /FQDN is empty/],
+		[['--fqdn', 'localhost'], /FQDN needs at least two labels/],
+		[['--fqdn', '-mail.example.com'], /FQDN has an invalid label/],
+		[['--fqdn', 'mail..example.com'], /FQDN has an empty label/],
+		[['--fqdn', `${'a'.repeat(64)}.example.com`], /label longer than 63/],
+		[['--fqdn', `mail.${'a'.repeat(250)}.com`], /too long|longer than 253/],
+		[['--fqdn', 'mail.exam ple.com'], /FQDN has an invalid label/],
+		[['--fqdn', 'mail.example.com', '--postmaster', 'not-an-address'], /postmaster address is not an address/],
+		[['--fqdn', 'mail.example.com', '--db-name', 'mail`server'], /database name may hold only/],
+		[['--fqdn', 'mail.example.com', '--db-user', "o'brien"], /database user may hold only/],
+		[['--fqdn', 'mail.example.com', '--db-host', 'db host'], /database host is not a host name/],
+		[['--fqdn', 'mail.example.com', '--dovecot', '2.5'], /--dovecot must be 2.3 or 2.4/],
+		[['--fqdn', 'mail.example.com', '--test-user', 'nobody'], /test mailbox is not an address/],
+		[['--fqdn', 'mail.example.com', '--cert', 'relative.crt'], /certificate file must be an absolute path/],
+		[['--fqdn', 'mail.example.com', '--db-password-file', '/nonexistent/file'], /cannot read \/nonexistent\/file/],
+		[['--fqdn', 'mail.example.com', '--db-password', 'hunter2'], /not accepted/],
+		[['--fqdn', 'mail.example.com', 'no-such-stage'], /unknown stage/],
+		[['--fqdn', 'mail.example.com', '--bogus'], /Unknown option/],
+	];
+	for (const [args, message] of cases) {
+		const run = cli([...base, ...args]);
+		assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+		assert.match(run.stderr, message, args.join(' '));
+		assert.ok(!run.stderr.includes('hunter2') && !run.stdout.includes('hunter2'));
+	}
+	assert.equal(cli(['--root', '/nonexistent/root', '--dry-run']).code, 2);
+	const empty = cli([...base.slice(0, 3), '--fqdn', 'mail.example.com'], {MAIL_SETUP_DB_PASSWORD: ''});
+	assert.equal(empty.code, 2);
+	assert.match(empty.stderr, /database password is empty/);
+	const spaces = cli([...base.slice(0, 3), '--fqdn', 'mail.example.com'], {MAIL_SETUP_DB_PASSWORD: ' padded '});
+	assert.match(spaces.stderr, /leading or trailing spaces/);
+	assert.equal(fingerprint(root), before, 'the tree is untouched');
+});
+
+test('dry run on a stock tree shows diffs, touches nothing, and keeps secrets out', () => {
+	const root = copyOf(stock12);
+	const before = fingerprint(root);
+	const run = cli(['--dry-run', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile]);
+	assert.equal(run.code, 0, run.stderr);
+	const report = JSON.parse(run.stdout);
+	assert.equal(report.dryRun, true);
+	const byId = Object.fromEntries(report.stages.map((s: {id: string}) => [s.id, s]));
+	for (const id of fileStages) assert.ok(byId[id].changes.length > 0, `${id} plans changes`);
+	assert.match(JSON.stringify(byId['dovecot-master'].changes), /-  #port = 143\\n\+  port = 0/);
+	assert.ok(!run.stdout.includes("p'ass"), 'no password in the output');
+	assert.equal(fingerprint(root), before);
+});
+
+test('apply on stock Debian 12, rerun changes no byte, undo restores the start', () => {
+	const root = copyOf(stock12);
+	const start = fingerprint(root);
+	const args = [...fileStages, '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile];
+	const first = cli(args);
+	assert.equal(first.code, 0, first.stdout + first.stderr);
+	assert.ok(!first.stdout.includes("p'ass"));
+	const applied = fingerprint(root);
+	assert.notEqual(applied, start);
+	const dovecotEtc = path.join(root, 'etc/dovecot');
+	for (const p of execFileSync('find', [dovecotEtc], {encoding: 'utf8'}).trim().split('\n')) {
+		assert.equal(fs.statSync(p).mode & 0o007, 0, `${p} is not readable by others`);
+	}
+	const config = execFileSync('doveconf', ['-n', '-c', path.join(dovecotEtc, 'dovecot.conf')], {encoding: 'utf8'});
+	for (const setting of [/inet_listener imap \{\n\s+port = 0/, /inet_listener imaps \{\n\s+port = 993\n\s+ssl = yes/, /inet_listener pop3s \{\n\s+port = 0/, /postmaster_address = postmaster@example.test/, /ssl = required/, /mail_location = maildir:\/var\/mail\/%d\/%n/, /first_valid_uid = 8/, /unix_listener \/var\/spool\/postfix\/private\/auth \{\n\s+group = postfix\n\s+mode = 0666\n\s+user = postfix/]) {
+		assert.match(config, setting);
+	}
+	const again = cli(args);
+	assert.equal(again.code, 0, again.stderr);
+	for (const stage of JSON.parse(again.stdout).stages) assert.deepEqual(stage.changes, [], `${stage.id} changes nothing on a rerun`);
+	assert.equal(fingerprint(root), applied, 'a rerun changes no byte');
+	const undo = cli(['undo', '--root', root]);
+	assert.equal(undo.code, 0);
+	assert.match(undo.stdout, /Restored \d+ file/);
+	fs.rmSync(path.join(root, 'var/backups'), {recursive: true});
+	assert.equal(fingerprint(root), start, 'undo returns to the start byte for byte');
+});

@@ -1,0 +1,274 @@
+// Small fake mail servers on 127.0.0.1 for the check tests: SMTP with STARTTLS, IMAPS, silent and plain ones.
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import forge from 'node-forge';
+
+let keys: forge.pki.rsa.KeyPair | undefined;
+
+/** A self-signed certificate; `san: []` leaves the subjectAltName out (CN only). */
+export function makeCert(opts: {cn: string; san?: string[]; notBefore?: Date; notAfter?: Date}): {cert: string; key: string} {
+	keys ??= forge.pki.rsa.generateKeyPair({bits: 2048}); // native crypto: well under a second
+	const cert = forge.pki.createCertificate();
+	cert.publicKey = keys.publicKey;
+	cert.serialNumber = '01';
+	cert.validity.notBefore = opts.notBefore ?? new Date(Date.now() - 3_600_000);
+	cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 30 * 86_400_000);
+	const subject = [{name: 'commonName', value: opts.cn}];
+	cert.setSubject(subject);
+	cert.setIssuer(subject);
+	const san = opts.san ?? [opts.cn];
+	if (san.length) cert.setExtensions([{name: 'subjectAltName', altNames: san.map(value => ({type: 2, value}))}]);
+	cert.sign(keys.privateKey, forge.md.sha256.create());
+	return {cert: forge.pki.certificateToPem(cert), key: forge.pki.privateKeyToPem(keys.privateKey)};
+}
+
+export interface Fake {
+	port: number;
+	/** Every command line received, in order (both before and after TLS). */
+	commands: string[];
+	/** Commands that arrived while a reply was still being written: the driver did not wait. */
+	violations: string[];
+	close(): Promise<void>;
+}
+
+/** Calls onLine for each CRLF line arriving on socket until `stop` is called. */
+function readLines(socket: net.Socket, onLine: (line: string) => void): () => void {
+	let buffer = '';
+	const onData = (chunk: Buffer) => {
+		buffer += chunk.toString('utf8');
+		let end;
+		while ((end = buffer.indexOf('\n')) >= 0) {
+			const line = buffer.slice(0, end).replace(/\r$/, '');
+			buffer = buffer.slice(end + 1);
+			onLine(line);
+		}
+	};
+	socket.on('data', onData);
+	return () => socket.off('data', onData);
+}
+
+async function listen(server: net.Server, sockets: Set<net.Socket>, commands: string[], violations: string[]): Promise<Fake> {
+	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+	return {
+		port: (server.address() as net.AddressInfo).port,
+		commands,
+		violations,
+		close: () =>
+			new Promise<void>(resolve => {
+				for (const socket of sockets) socket.destroy();
+				server.close(() => resolve());
+			}),
+	};
+}
+
+/** A port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+	const server = net.createServer();
+	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+	const {port} = server.address() as net.AddressInfo;
+	await new Promise<void>(resolve => server.close(() => resolve()));
+	return port;
+}
+
+/** Accepts connections and never says a word. */
+export async function silentServer(): Promise<Fake> {
+	const sockets = new Set<net.Socket>();
+	const server = net.createServer(socket => {
+		sockets.add(socket);
+		socket.on('error', () => {});
+	});
+	return listen(server, sockets, [], []);
+}
+
+/** Plain TCP that greets like a service (for the plaintext-closed check). */
+export async function bannerServer(banner: string): Promise<Fake> {
+	const sockets = new Set<net.Socket>();
+	const server = net.createServer(socket => {
+		sockets.add(socket);
+		socket.on('error', () => {});
+		socket.write(`${banner}\r\n`);
+	});
+	return listen(server, sockets, [], []);
+}
+
+export interface SmtpOptions {
+	cert: {cert: string; key: string};
+	localUser: string;
+	password: string;
+	/** RCPT to a foreign address before AUTH. */
+	relay?: 'refuse' | 'defer' | 'accept' | 'blocked';
+	/** RCPT to localUser. */
+	local?: 'accept' | 'greylist' | 'unknown';
+	offerAuth?: boolean;
+	/** Delay before any AUTH reply (Dovecot delays a wrong password's 535 by ~2 s). */
+	authDelayMs?: number;
+	/** Pause between the lines of a multi-line reply. */
+	gapMs?: number;
+	/** The command (prefix) on which the server writes half a reply and hangs up. */
+	closeOn?: string;
+	/** Extra EHLO lines, to make the reply long. */
+	extraEhlo?: number;
+	/** Echo each command back in the reply text (to prove replies are masked too). */
+	echo?: boolean;
+}
+
+/** A Postfix-like SMTP server with STARTTLS, AUTH PLAIN and configurable relay answers. */
+export async function smtpServer(opts: SmtpOptions): Promise<Fake> {
+	const sockets = new Set<net.Socket>();
+	const commands: string[] = [];
+	const violations: string[] = [];
+	const context = tls.createSecureContext(opts.cert);
+	const server = net.createServer(plain => {
+		sockets.add(plain);
+		plain.on('error', () => {});
+		let socket: net.Socket = plain;
+		let writing = false;
+		let authed = false;
+		let secure = false;
+		const reply = async (lines: string[]) => {
+			writing = true;
+			for (const [i, line] of lines.entries()) {
+				if (socket.destroyed) return;
+				socket.write(`${line}\r\n`);
+				if (opts.gapMs && i < lines.length - 1) await new Promise(resolve => setTimeout(resolve, opts.gapMs));
+			}
+			writing = false;
+		};
+		const ehloLines = () => {
+			const lines = ['250-fake.example.test', '250-PIPELINING', '250-SIZE 10240000'];
+			for (let i = 0; i < (opts.extraEhlo ?? 0); i++) lines.push(`250-X-FILLER-${i}`);
+			if (!secure) lines.push('250-STARTTLS');
+			if (secure && opts.offerAuth !== false) lines.push('250-AUTH PLAIN LOGIN');
+			lines.push('250 8BITMIME');
+			return lines;
+		};
+		const handle = async (line: string) => {
+			commands.push(line);
+			if (writing) violations.push(line);
+			const word = line.toUpperCase();
+			if (opts.closeOn && word.startsWith(opts.closeOn.toUpperCase())) {
+				socket.write('250-half of a reply\r\n');
+				setTimeout(() => socket.destroy(), 20);
+				return;
+			}
+			const echo = opts.echo ? ` (you said: ${line})` : '';
+			if (word.startsWith('EHLO')) return reply(ehloLines());
+			if (word === 'STARTTLS') {
+				stop();
+				await reply(['220 2.0.0 Ready to start TLS']);
+				const wrapped = new tls.TLSSocket(plain, {isServer: true, secureContext: context});
+				wrapped.on('error', () => {});
+				sockets.add(wrapped);
+				socket = wrapped;
+				secure = true;
+				stop = readLines(wrapped, handle);
+				return;
+			}
+			if (word.startsWith('AUTH PLAIN ')) {
+				const decoded = Buffer.from(line.slice(11), 'base64').toString('utf8');
+				await new Promise(resolve => setTimeout(resolve, opts.authDelayMs ?? 0));
+				if (decoded === `\0${opts.localUser}\0${opts.password}`) {
+					authed = true;
+					return reply([`235 2.7.0 Authentication successful${echo}`]);
+				}
+				return reply([`535 5.7.8 Error: authentication failed: UGFzc3dvcmQ6${echo}`]);
+			}
+			if (word.startsWith('MAIL FROM:')) return reply([`250 2.1.0 Ok${echo}`]);
+			if (word.startsWith('RCPT TO:')) {
+				const to = line.slice(8).replace(/[<>]/g, '');
+				if (to === opts.localUser) {
+					if (opts.local === 'greylist') return reply([`450 4.2.0 <${to}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/`]);
+					if (opts.local === 'unknown') return reply([`550 5.1.1 <${to}>: Recipient address rejected: User unknown in virtual mailbox table`]);
+					return reply(['250 2.1.5 Ok']);
+				}
+				if (authed || opts.relay === 'accept') return reply(['250 2.1.5 Ok']);
+				if (opts.relay === 'blocked') return reply(['554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org']);
+				if (opts.relay === 'defer') return reply([`454 4.7.1 <${to}>: Relay access denied`]);
+				return reply([`554 5.7.1 <${to}>: Relay access denied`]);
+			}
+			if (word === 'RSET') return reply(['250 2.0.0 Ok']);
+			if (word === 'QUIT') {
+				await reply(['221 2.0.0 Bye']);
+				socket.end();
+				return;
+			}
+			if (word === 'DATA') return reply(['354 End data with <CR><LF>.<CR><LF>']);
+			return reply(['502 5.5.2 Error: command not recognized']);
+		};
+		let stop = readLines(plain, handle);
+		void reply(['220-fake.example.test ESMTP', '220 fake.example.test ESMTP ready']);
+	});
+	return listen(server, sockets, commands, violations);
+}
+
+export interface ImapOptions {
+	cert: {cert: string; key: string};
+	user: string;
+	password: string;
+	/** Delay before answering LOGIN (keeps s_client alive long enough to read its argv). */
+	loginDelayMs?: number;
+	/** Hang up in the middle of the reply to this command word. */
+	closeOn?: string;
+}
+
+/** A Dovecot-like IMAPS server: LOGIN, LIST, SELECT, UID FETCH (with a literal), LOGOUT. */
+export async function imapsServer(opts: ImapOptions): Promise<Fake> {
+	const sockets = new Set<net.Socket>();
+	const commands: string[] = [];
+	const server = tls.createServer(opts.cert, socket => {
+		sockets.add(socket);
+		socket.on('error', () => {});
+		const say = (...lines: string[]) => socket.write(lines.map(line => `${line}\r\n`).join(''));
+		readLines(socket, async line => {
+			commands.push(line);
+			const [tag, word = '', ...rest] = line.split(' ');
+			const verb = word.toUpperCase();
+			if (opts.closeOn && verb === opts.closeOn.toUpperCase()) {
+				socket.write('* partial untagged');
+				setTimeout(() => socket.destroy(), 20);
+				return;
+			}
+			if (verb === 'LOGIN') {
+				await new Promise(resolve => setTimeout(resolve, opts.loginDelayMs ?? 0));
+				const quoted = rest.slice(1).join(' ');
+				const password = quoted.slice(1, -1).replace(/\\(.)/g, '$1');
+				if (rest[0] === opts.user && password === opts.password) return say(`${tag} OK [CAPABILITY IMAP4rev1] Logged in`);
+				return say(`${tag} NO [AUTHENTICATIONFAILED] Authentication failed.`);
+			}
+			if (verb === 'LIST') return say('* LIST (\\HasNoChildren) "." INBOX', `${tag} OK List completed.`);
+			if (verb === 'SELECT') return say('* FLAGS (\\Answered \\Seen)', '* 1 EXISTS', '* OK [UIDVALIDITY 1] UIDs valid', `${tag} OK [READ-WRITE] Select completed.`);
+			if (verb === 'UID') {
+				// The message body holds a line that looks like the tagged reply: the driver must skip literals.
+				const body = `Subject: hi\r\n\r\n${tag} OK not really\r\n`;
+				return socket.write(`* 1 FETCH (UID 1 RFC822.SIZE ${body.length} FLAGS (\\Seen) BODY[] {${Buffer.byteLength(body)}}\r\n${body})\r\n${tag} OK Fetch completed.\r\n`);
+			}
+			if (verb === 'LOGOUT') {
+				say('* BYE Logging out', `${tag} OK Logout completed.`);
+				socket.end();
+				return;
+			}
+			return say(`${tag} BAD Error in IMAP command`);
+		});
+		socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Dovecot ready.\r\n');
+	});
+	return listen(server, sockets, commands, []);
+}
+
+/** This process's living children whose command line starts with `openssl`, with that command line. */
+export function opensslChildren(): {pid: number; argv: string[]}[] {
+	const found: {pid: number; argv: string[]}[] = [];
+	for (const name of fs.readdirSync('/proc')) {
+		if (!/^\d+$/.test(name)) continue;
+		try {
+			const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+			const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+			if (ppid !== process.pid) continue;
+			const argv = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
+			if (argv[0]?.endsWith('openssl')) found.push({pid: Number(name), argv});
+		} catch {
+			// The process ended between the listing and the read.
+		}
+	}
+	return found;
+}

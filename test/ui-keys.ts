@@ -1,0 +1,27 @@
+// Keys as a terminal sends them, and a pause long enough for Ink to re-render between them.
+export const keys = {
+	enter: '\r',
+	up: '\u001B[A',
+	down: '\u001B[B',
+	pageUp: '\u001B[5~',
+	pageDown: '\u001B[6~',
+	backspace: '\u007F',
+	ctrlC: '\u0003',
+};
+
+export const tick = (ms = 20) => new Promise(resolve => setTimeout(resolve, ms));
+
+/** Wait until the frame shows what we expect (Ink renders at most every ~33 ms). */
+export async function until(frame: () => string | undefined, test: (text: string) => boolean, ms = 2000): Promise<string> {
+	const end = Date.now() + ms;
+	while (Date.now() < end) {
+		const text = frame() ?? '';
+		if (test(text)) {
+			// Ink prints a screen before its key handlers subscribe (React runs effects after the commit).
+			await tick(15);
+			return text;
+		}
+		await tick(10);
+	}
+	throw new Error(`frame never matched; last frame:\n${frame()}`);
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+import {render} from 'ink-testing-library';
+import type {StageResult} from '../source/types.ts';
+import {changeLines, type Choice, StageResultView, StageRunning, StageScreen, type TrailItem, trailLines} from '../source/ui/StageScreen.tsx';
+import {keys, tick, until} from './ui-keys.ts';
+
+const stage = {index: 3, total: 11, id: 'dovecot-master' as const, title: 'Dovecot listeners'};
+const trail: TrailItem[] = [
+	{id: 'database', state: 'pass'},
+	{id: 'dovecot-sql', state: 'fail'},
+	{id: 'permissions', state: 'skipped'},
+	{id: 'dovecot-master', state: 'current'},
+	{id: 'lda', state: 'pending'},
+];
+const change = {path: '/etc/dovecot/conf.d/10-master.conf', action: 'modify' as const, diff: '--- a/etc/x\n+++ b/etc/x\n@@ -1,2 +1,2 @@\n-old\n+new\n'};
+
+function confirm(rows = 30, diff = change.diff) {
+	let choice: Choice | undefined;
+	const view = render(
+		<StageScreen
+			stage={stage}
+			trail={trail}
+			changes={[{...change, diff}]}
+			commands={[{argv: ['doveadm', 'reload'], why: 'pick up the listeners'}]}
+			notes={['a note']}
+			dryRun
+			rows={rows}
+			columns={80}
+			onChoice={value => (choice = value)}
+		/>,
+	);
+	return {...view, choice: () => choice};
+}
+
+test('the confirm screen shows the stage, its diff and commands, and says dry run', async () => {
+	const {lastFrame, unmount} = confirm();
+	const frame = await until(lastFrame, text => text.includes('Stage 4 of 11'));
+	assert.match(frame, /✔ database {2}✘ dovecot-sql {2}– permissions {2}▸ dovecot-master {2}· lda/);
+	assert.match(frame, /Stage 4 of 11: dovecot-master · Dovecot listeners/);
+	assert.match(frame, /══ modify \/etc\/dovecot\/conf\.d\/10-master\.conf/);
+	assert.match(frame, /-old\n\+new/);
+	assert.match(frame, /\$ doveadm reload {3}# pick up the listeners/);
+	assert.match(frame, /Enter\/a go on \(dry run: nothing is written\) · s skip · q quit/);
+	unmount();
+});
+
+for (const [key, expected] of [[keys.enter, 'apply'], ['a', 'apply'], ['s', 'skip'], ['q', 'quit']] as const) {
+	test(`confirm: ${JSON.stringify(key)} means ${expected}`, async () => {
+		const {stdin, choice, unmount} = confirm();
+		await tick();
+		stdin.write(key);
+		await tick();
+		assert.equal(choice(), expected);
+		unmount();
+	});
+}
+
+test('a long diff pages inside the screen, which stays within the terminal height', async () => {
+	const long = Array.from({length: 120}, (_, i) => `+line ${i}`).join('\n');
+	const {stdin, lastFrame, unmount} = confirm(24, long);
+	let frame = await until(lastFrame, text => /lines 1–\d+ of 124/.test(text));
+	assert.ok(frame.split('\n').length <= 24, `frame has ${frame.split('\n').length} lines`);
+	stdin.write(keys.pageDown);
+	frame = await until(lastFrame, text => !/lines 1–/.test(text));
+	assert.match(frame, /lines \d+–\d+ of 124/);
+	unmount();
+});
+
+test('the trail wraps at the width', () => {
+	const many: TrailItem[] = ['database', 'dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission', 'reload', 'check'].map(id => ({id: id as TrailItem['id'], state: 'pending'}));
+	const lines = trailLines(many, 80);
+	assert.equal(lines.length, 2);
+	for (const line of lines) assert.ok(line.reduce((sum, item) => sum + item.id.length + 4, 0) <= 80);
+});
+
+test('the running screen shows a spinner and the live lines', async () => {
+	const {lastFrame, unmount} = render(<StageRunning stage={stage} trail={trail} label="Applying: reload…" lines={['$ dovecot stop', '$ dovecot']} rows={20} columns={80} />);
+	const frame = await until(lastFrame, text => text.includes('Applying: reload…'));
+	assert.match(frame, /\$ dovecot stop\n {2}\$ dovecot/);
+	unmount();
+});
+
+test('the result screen: verdict, what changed, message; a failure says why and what to do', async () => {
+	const failed: StageResult = {
+		id: 'dovecot-master',
+		status: 'fail',
+		changes: [change],
+		commands: ['doveconf -n'],
+		message: 'rejected by the validator:\ndoveconf: Error: line 3: unknown setting\nrestored from backup: /etc/dovecot/conf.d/10-master.conf',
+	};
+	let next: string | undefined;
+	const {stdin, lastFrame, unmount} = render(<StageResultView stage={stage} trail={trail} result={failed} dryRun={false} rows={30} columns={80} onNext={value => (next = value)} />);
+	const frame = await until(lastFrame, text => text.includes('FAIL'));
+	assert.match(frame, /✘ FAIL/);
+	assert.match(frame, /Changed:\n {2}modify \/etc\/dovecot\/conf\.d\/10-master\.conf/);
+	assert.match(frame, /unknown setting/);
+	assert.match(frame, /run this stage alone: mail-setup dovecot-master/);
+	stdin.write(keys.enter);
+	await tick();
+	assert.equal(next, 'next');
+	unmount();
+	const passed = render(<StageResultView stage={stage} trail={trail} result={{...failed, status: 'pass', message: 'dry run: 1 file(s) would change'}} dryRun rows={30} columns={80} onNext={() => {}} />);
+	assert.match(passed.lastFrame()!, /✔ PASS \(dry run: nothing was written\)/);
+	assert.match(passed.lastFrame()!, /Would change:/);
+	passed.unmount();
+});
+
+test('changeLines: files first, then the commands', () => {
+	assert.deepEqual(changeLines([change], [{argv: ['postfix', 'check']}]), [
+		'══ modify /etc/dovecot/conf.d/10-master.conf',
+		'--- a/etc/x',
+		'+++ b/etc/x',
+		'@@ -1,2 +1,2 @@',
+		'-old',
+		'+new',
+		'',
+		'══ commands it will run',
+		'$ postfix check',
+	]);
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import {test} from 'node:test';
+import {render} from 'ink-testing-library';
+import {StartScreen} from '../source/ui/StartScreen.tsx';
+import {Summary, type SummaryItem} from '../source/ui/Summary.tsx';
+import {keys, tick} from './ui-keys.ts';
+
+const items: SummaryItem[] = [
+	{id: 'database', status: 'pass', message: 'connected', done: true},
+	{id: 'postfix', status: 'fail', message: 'postfix check failed\nmore'},
+	{id: 'check', status: 'skipped', message: 'not run: an earlier stage failed'},
+];
+
+test('the summary: every stage with its mark, backups, undo, DNS and the relay check', () => {
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" domain="example.test" fqdn="mail.example.test" />);
+	const frame = lastFrame()!;
+	assert.match(frame, /Failed: 1 passed, 1 failed, 1 skipped/);
+	assert.match(frame, /✔ database +already done/);
+	assert.match(frame, /✘ postfix +postfix check failed\n/);
+	assert.match(frame, /– check +not run: an earlier stage failed/);
+	assert.match(frame, /Backups of every changed file: \/var\/backups\/mail-setup\/2025/);
+	assert.match(frame, /Undo this run: mail-setup undo/);
+	assert.match(frame, /MX +example\.test\. MX 10 mail\.example\.test\./);
+	assert.match(frame, /SPF +example\.test\. TXT "v=spf1 mx -all"/);
+	assert.match(frame, /PTR/);
+	assert.match(frame, /npx mail-setup check --check-host mail\.example\.test/);
+	unmount();
+});
+
+test('a dry run summary says nothing was changed', () => {
+	const {lastFrame, unmount} = render(<Summary items={items.slice(0, 1)} dryRun domain="example.test" fqdn="mail.example.test" />);
+	assert.match(lastFrame()!, /Done: 1 passed/);
+	assert.match(lastFrame()!, /dry run: nothing was changed/);
+	assert.doesNotMatch(lastFrame()!, /mail-setup undo/);
+	unmount();
+});
+
+test('the start screen: mode, target, versions (missing ones too), stage states; Enter starts', async () => {
+	let choice: string | undefined;
+	const {stdin, lastFrame, unmount} = render(
+		<StartScreen
+			dryRun
+			root="/tmp/tree"
+			isRoot={false}
+			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: null, OpenSSL: undefined}}
+			stages={[
+				{id: 'database', title: 'Database', state: 'skipped'},
+				{id: 'lda', title: 'LDA', state: 'done'},
+				{id: 'postfix', title: 'Postfix', state: 'todo'},
+				{id: 'check', title: 'Checks', state: 'checking'},
+			]}
+			onChoice={value => (choice = value)}
+		/>,
+	);
+	const frame = lastFrame()!;
+	assert.match(frame, /dry run: every change is shown, none is made/);
+	assert.match(frame, /the tree under \/tmp\/tree/);
+	assert.match(frame, /not root/);
+	assert.match(frame, /Dovecot 2\.3\.19\.1/);
+	assert.match(frame, /MariaDB not found/);
+	assert.match(frame, /OpenSSL …/);
+	assert.match(frame, /lda +✔ already done/);
+	assert.match(frame, /postfix +to do/);
+	assert.match(frame, /database +– not run/);
+	stdin.write(keys.enter);
+	await tick();
+	assert.equal(choice, 'start');
+	unmount();
+});
