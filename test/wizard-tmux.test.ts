@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {setTimeout as sleep} from 'node:timers/promises';
@@ -55,9 +54,7 @@ let tree: string;
 
 before(async () => {
 	if (!fs.existsSync('dist/cli.js')) execFileSync(process.execPath, ['scripts/build.js'], {stdio: 'inherit'});
-	const stock = await makeStockTree(12);
-	tree = fs.mkdtempSync(path.join(os.tmpdir(), 'wizard-tree-'));
-	execFileSync('cp', ['-a', `${stock}/.`, tree]);
+	tree = await makeStockTree(12);
 	tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '30', 'bash --norc --noprofile');
 	tmux('set-option', '-t', session, 'history-limit', '10000');
 });

@@ -1,4 +1,5 @@
 // Step 2: Dovecot reads users and passwords from SQL; the mail location and uid that LMTP delivery needs.
+import {DovecotConfig} from '../config/dovecot.js';
 import type {Answers, FileChange} from '../types.js';
 import {confD, DOVECOT, editDovecot, quote, secretFile, validateDovecot} from './dovecot.js';
 import type {Stage, StageContext} from './stage.js';
@@ -46,26 +47,50 @@ async function plan23(ctx: StageContext): Promise<FileChange[]> {
 	return files;
 }
 
+/** Dovecot 2.4: the whole SQL setup lives in auth-sql.conf.ext. */
+export function sql24(a: Answers): string {
+	return [
+		'# Written by mail-setup: users and passwords from SQL (Dovecot 2.4)',
+		'sql_driver = mysql',
+		`mysql ${a.dbHost} {`,
+		`  user = ${quote(a.dbUser)}`,
+		`  password = ${quote(a.dbPassword)}`,
+		`  dbname = ${quote(a.dbName)}`,
+		'}',
+		'passdb sql {',
+		'  default_password_scheme = SHA512-CRYPT',
+		"  query = SELECT email AS user, password FROM virtual_users WHERE email = '%{user}'",
+		'}',
+		'userdb static {',
+		'  fields {',
+		'    uid = mail',
+		'    gid = mail',
+		'    home = /var/mail/%{user | domain}/%{user | username}',
+		'  }',
+		'}',
+		'',
+	].join('\n');
+}
+
 async function plan24(ctx: StageContext): Promise<FileChange[]> {
 	const a = ctx.answers;
-	return [
-		await editDovecot(
-			ctx,
-			confD('auth-sql.conf.ext'),
-			c => {
-				c.set([], 'sql_driver', 'mysql');
-				c.set([`mysql ${a.dbHost}`], 'user', quote(a.dbUser));
-				c.set([`mysql ${a.dbHost}`], 'password', quote(a.dbPassword));
-				c.set([`mysql ${a.dbHost}`], 'dbname', quote(a.dbName));
-				c.set(['passdb sql'], 'default_password_scheme', 'SHA512-CRYPT');
-				c.set(['passdb sql'], 'query', "SELECT email AS user, password FROM virtual_users WHERE email = '%{user}'");
-				c.set(['userdb static', 'fields'], 'uid', 'mail');
-				c.set(['userdb static', 'fields'], 'gid', 'mail');
-				c.set(['userdb static', 'fields'], 'home', '/var/mail/%{user | domain}/%{user | username}');
-			},
-			secretFile,
-		),
-	];
+	const path = confD('auth-sql.conf.ext');
+	const text = (await ctx.host.read(path)) ?? '';
+	// Debian's file is all commented examples: uncommenting them would activate example lines
+	// (skip = found, user=%{user|lower}); our block goes below them instead. Later runs edit it in place.
+	const fresh = !DovecotConfig.parse(text, path).hasSection(['passdb sql']);
+	const base = fresh ? text + (text && !text.endsWith('\n') ? '\n' : '') + (text ? '\n' : '') + sql24(a) : text;
+	const file = DovecotConfig.parse(base, path);
+	file.set([], 'sql_driver', 'mysql');
+	file.set([`mysql ${a.dbHost}`], 'user', quote(a.dbUser));
+	file.set([`mysql ${a.dbHost}`], 'password', quote(a.dbPassword));
+	file.set([`mysql ${a.dbHost}`], 'dbname', quote(a.dbName));
+	file.set(['passdb sql'], 'default_password_scheme', 'SHA512-CRYPT');
+	file.set(['passdb sql'], 'query', "SELECT email AS user, password FROM virtual_users WHERE email = '%{user}'");
+	file.set(['userdb static', 'fields'], 'uid', 'mail');
+	file.set(['userdb static', 'fields'], 'gid', 'mail');
+	file.set(['userdb static', 'fields'], 'home', '/var/mail/%{user | domain}/%{user | username}');
+	return [{path, content: file.toString(), ...secretFile}];
 }
 
 export const dovecotSql: Stage = {
@@ -83,7 +108,8 @@ export const dovecotSql: Stage = {
 			await editDovecot(ctx, confD('10-mail.conf'), c => {
 				if (v24) {
 					c.set([], 'mail_driver', 'maildir');
-					c.set([], 'mail_path', '/var/mail/%{user | domain}/%{user | username}');
+					c.set([], 'mail_home', '/var/mail/%{user | domain}/%{user | username}');
+					c.set([], 'mail_path', '%{home}');
 					c.comment([], 'mail_inbox_path');
 				} else {
 					c.set([], 'mail_location', 'maildir:/var/mail/%d/%n');

@@ -1,0 +1,228 @@
+# Shared by the e2e scripts (sourced, not run). Every wait has a deadline; every daemon is
+# stopped by its pid file; nothing here is run by hand on a production machine.
+# shellcheck shell=bash
+
+FQDN=mail.example.test
+DOMAIN=example.test
+TEST_USER="test@$DOMAIN"
+SERVER_NS=ms-server
+LAPTOP_NS=ms-laptop
+SERVER_IP=192.0.2.1 # TEST-NET-1 (RFC 5737): our own test hosts only
+LAPTOP_IP=192.0.2.2
+CACHE=/var/cache/mail-setup-test
+PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# --- output -----------------------------------------------------------------------------------
+log() { printf '[e2e %s] %s\n' "${REL:-}" "$*" >&2; }
+fail() {
+	printf '[e2e %s] FAIL: %s\n' "${REL:-}" "$*" >&2
+	exit 1
+}
+
+# Timing: `phase NAME` starts a phase (and ends the previous one); `phase_end` ends the last.
+PHASE=''
+PHASE_T0=''
+now() { printf '%s' "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+phase_end() {
+	[[ -n "$PHASE" ]] || return 0
+	local took
+	took="$(elapsed "$PHASE_T0")"
+	printf '[e2e %s] phase %-22s %6s s\n' "$REL" "$PHASE" "$took" >&2
+	printf '%s\t%s\t%s\n' "$REL" "$PHASE" "$took" >>"$TIMINGS"
+	PHASE=''
+}
+phase() {
+	phase_end
+	PHASE="$1"
+	PHASE_T0="$(now)"
+}
+
+# --- where things are ---------------------------------------------------------------------------
+# ROOT is '' for this machine (Debian 12) and the trixie root for Debian 13.
+r() { printf '%s%s' "$ROOT" "$1"; } # a path on the server → the same file seen from here
+
+# Run on the server: inside its namespace, inside its root, with a clean environment.
+# Usage: srv SECONDS COMMAND...
+srv() {
+	local limit="$1"
+	shift
+	if [[ -n "$ROOT" ]]; then
+		timeout "$limit" ip netns exec "$SERVER_NS" chroot "$ROOT" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
+	else
+		timeout "$limit" ip netns exec "$SERVER_NS" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
+	fi
+}
+# Same root, no namespace (package installs, file work that needs the root's own tools).
+inroot() {
+	local limit="$1"
+	shift
+	if [[ -n "$ROOT" ]]; then
+		timeout "$limit" chroot "$ROOT" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
+	else
+		timeout "$limit" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
+	fi
+}
+# Run on the laptop: this machine's tools, the other namespace. Usage: lap SECONDS COMMAND...
+lap() {
+	local limit="$1"
+	shift
+	timeout "$limit" ip netns exec "$LAPTOP_NS" "$@"
+}
+
+# --- network namespaces -------------------------------------------------------------------------
+netns_up() {
+	netns_down
+	ip netns add "$SERVER_NS"
+	ip netns add "$LAPTOP_NS"
+	ip link add ms-veth-s type veth peer name ms-veth-l
+	ip link set ms-veth-s netns "$SERVER_NS"
+	ip link set ms-veth-l netns "$LAPTOP_NS"
+	ip -n "$SERVER_NS" addr add "$SERVER_IP/24" dev ms-veth-s
+	ip -n "$LAPTOP_NS" addr add "$LAPTOP_IP/24" dev ms-veth-l
+	local ns
+	for ns in "$SERVER_NS" "$LAPTOP_NS"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$SERVER_NS" link set ms-veth-s up
+	ip -n "$LAPTOP_NS" link set ms-veth-l up
+	# The link needs a moment (DAD, carrier): wait until the laptop reaches the server.
+	local deadline=$((SECONDS + 10))
+	# (no ping here: a TCP RST from a port nobody listens on proves the path works)
+	until [[ "$(timeout 2 ip netns exec "$LAPTOP_NS" bash -c "exec 3<>/dev/tcp/$SERVER_IP/9" 2>&1)" == *refused* ]]; do
+		((SECONDS < deadline)) || fail "netns: $LAPTOP_NS cannot reach $SERVER_IP within 10 s"
+		sleep 0.2
+	done
+}
+netns_down() {
+	local ns
+	for ns in "$SERVER_NS" "$LAPTOP_NS"; do
+		if ip netns list | grep -qx "$ns\( (id: [0-9]*)\)\?"; then ip netns delete "$ns" || true; fi
+	done
+	# Deleting a namespace deletes its end of the veth pair, and with it the peer.
+	ip link delete ms-veth-s 2>/dev/null || true
+}
+
+# --- daemons ------------------------------------------------------------------------------------
+# pid from a pid file, only when that process is alive and is the program we expect
+# (guards against a stale file whose pid was reused: we never kill by name, only check it).
+live_pid() {
+	local file="$1" comm="$2" pid
+	[[ -f "$file" ]] || return 1
+	pid="$(tr -dc '0-9' <"$file")"
+	[[ -n "$pid" && -d "/proc/$pid" ]] || return 1
+	[[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
+	printf '%s' "$pid"
+}
+# stop_pidfile FILE COMM: TERM, wait up to 20 s, then KILL.
+stop_pidfile() {
+	local file="$1" comm="$2" pid deadline
+	pid="$(live_pid "$file" "$comm")" || return 0
+	log "stopping $comm (pid $pid from $file)"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	deadline=$((SECONDS + 20))
+	while [[ -d "/proc/$pid" ]] && ((SECONDS < deadline)); do sleep 0.1; done
+	if [[ -d "/proc/$pid" ]]; then
+		log "$comm (pid $pid) ignored TERM for 20 s: KILL"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+}
+POSTFIX_PID=/var/spool/postfix/pid/master.pid
+DOVECOT_PID=/run/dovecot/master.pid
+MYSQL_PID=/run/mysqld/mysqld.pid
+stop_daemons() {
+	stop_pidfile "$(r "$POSTFIX_PID")" master
+	stop_pidfile "$(r "$DOVECOT_PID")" dovecot
+	stop_pidfile "$(r "$MYSQL_PID")" mariadbd
+}
+refuse_running_daemons() {
+	local spec file comm
+	for spec in "$POSTFIX_PID:master" "$DOVECOT_PID:dovecot" "$MYSQL_PID:mariadbd"; do
+		file="$(r "${spec%%:*}")"
+		comm="${spec##*:}"
+		if live_pid "$file" "$comm" >/dev/null; then
+			fail "$comm is already running (pid file $file): this test starts from stopped daemons; stop it first"
+		fi
+	done
+}
+
+# Starts MariaDB inside the server namespace on an empty datadir of its own, Debian's socket path.
+DATADIR=/var/tmp/mail-setup-e2e-mysql
+start_mariadb() {
+	rm -rf "$(r "$DATADIR")"
+	mkdir -p "$(r "$DATADIR")" "$(r /run/mysqld)"
+	inroot 30 chown mysql:mysql "$DATADIR" /run/mysqld
+	inroot 120 mariadb-install-db --no-defaults --user=mysql --datadir="$DATADIR" --skip-name-resolve --skip-test-db \
+		>"$LOGS/mariadb-install.log" 2>&1 || {
+		tail -20 "$LOGS/mariadb-install.log" >&2
+		fail "mariadb-install-db failed"
+	}
+	# No Debian my.cnf: the bind address and socket are spelled out (Debian's own defaults).
+	if [[ -n "$ROOT" ]]; then
+		ip netns exec "$SERVER_NS" chroot "$ROOT" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 \
+			setsid mariadbd --no-defaults --user=mysql --datadir="$DATADIR" --socket=/run/mysqld/mysqld.sock \
+			--pid-file="$MYSQL_PID" --bind-address=127.0.0.1 --port=3306 </dev/null >"$LOGS/mariadb.log" 2>&1 &
+	else
+		ip netns exec "$SERVER_NS" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 \
+			setsid mariadbd --no-defaults --user=mysql --datadir="$DATADIR" --socket=/run/mysqld/mysqld.sock \
+			--pid-file="$MYSQL_PID" --bind-address=127.0.0.1 --port=3306 </dev/null >"$LOGS/mariadb.log" 2>&1 &
+	fi
+	local deadline=$((SECONDS + 30))
+	until srv 5 mariadb-admin --no-defaults --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; do
+		if ((SECONDS >= deadline)); then
+			tail -20 "$LOGS/mariadb.log" >&2
+			fail "MariaDB did not answer ping within 30 s"
+		fi
+		sleep 0.2
+	done
+}
+
+# --- files --------------------------------------------------------------------------------------
+# manifest LABEL PATH...: one line per file (type, mode, numeric owner, sha256 or link target),
+# paths as on the server. Saved to $LOGS/manifest-LABEL.txt; prints its path.
+manifest() {
+	local label="$1" out="$LOGS/manifest-$1.txt" target real
+	shift
+	: >"$out"
+	for target in "$@"; do
+		real="$(r "$target")"
+		if [[ ! -e "$real" && ! -L "$real" ]]; then
+			echo "$target absent" >>"$out"
+			continue
+		fi
+		find "$real" -printf '%y %m %U:%G %p %l\n' | sort -k4,4 | while read -r type mode owner file link; do
+			local sum='-'
+			[[ "$type" == f ]] && sum="$(sha256sum <"$file" | cut -c1-64)"
+			[[ "$type" == l ]] && sum="-> $link"
+			printf '%s %s %s %s %s\n' "$type" "$mode" "$owner" "${file#"$ROOT"}" "$sum"
+		done >>"$out"
+	done
+	printf '%s' "$out"
+}
+# same_manifest A B WHAT: fail with the difference when two manifests differ.
+same_manifest() {
+	if ! diff -u "$1" "$2" >"$LOGS/manifest-diff.txt"; then
+		head -40 "$LOGS/manifest-diff.txt" >&2
+		fail "$3"
+	fi
+}
+
+# Secrets live in files readable by root only (never in argv); this dir is on the server's side.
+SECRETS=/run/mail-setup-e2e
+write_secret() { # write_secret NAME VALUE (no trailing newline needed: the CLI strips one)
+	local file
+	file="$(r "$SECRETS")/$1"
+	mkdir -p "$(r "$SECRETS")"
+	chmod 700 "$(r "$SECRETS")"
+	(
+		umask 077
+		printf '%s\n' "$2" >"$file"
+	)
+}
+
+# --- JSON ---------------------------------------------------------------------------------------
+# Every stage and check that did not pass, one per line, naming it.
+json_failures() {
+	jq -r '(.stages // [])[] | select(.status != "pass") | "stage \(.id): \(.status): \(.message | split("\n") | .[0:6] | join(" | "))"' "$1" 2>/dev/null || true
+	jq -r '(.checks // [])[] | select(.status == "fail") | "check \(.id): \(.status): \(.message)"' "$1" 2>/dev/null || true
+}

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# One release, from a stock server to mail in the inbox and back:
+#   bash test/e2e/scenario.sh 12   this machine (Debian 12: Dovecot 2.3, Postfix 3.7, MariaDB 10.11)
+#   bash test/e2e/scenario.sh 13   the trixie root (Debian 13: Dovecot 2.4, Postfix 3.10, MariaDB 11.8)
+# Needs: root, the stack installed (test/setup/install-stack.sh), for 13 the trixie root
+# (test/setup/trixie.sh), dist/cli.js built and, for 13, TARBALL=the `npm pack` output.
+# E2E_BREAK=<stage>: run every stage but that one; the run must then fail naming what broke.
+set -euo pipefail
+
+REL="$1"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+case "$REL" in
+12) ROOT='' ;;
+13) ROOT="${TRIXIE_ROOT:-$CACHE/trixie}" ;;
+*) fail "usage: scenario.sh 12|13" ;;
+esac
+PRISTINE="$CACHE/pristine-$REL/etc"
+LOGS="${E2E_LOGS:-/tmp/mail-setup-e2e}/$REL"
+TIMINGS="${TIMINGS:-$LOGS/timings.tsv}"
+[[ $EUID -eq 0 ]] || fail "run as root (namespaces, daemons, /etc)"
+[[ -d "$PRISTINE/dovecot" && -d "$PRISTINE/postfix" ]] || fail "no pristine snapshot at $PRISTINE: run test/setup/install-stack.sh (12) or test/setup/trixie.sh (13)"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+chmod 700 "$LOGS"
+
+# Throwaway secrets. The DB password has a space and both quotes: Dovecot 2.3 must take it through
+# its option_file, 2.4 as a quoted value, Postfix as is.
+DB_PASSWORD="db p'ass\"1 x"
+TEST_PASSWORD='T3st-pass.e2e'
+TOKEN="e2e-$REL-$(date +%s)-$RANDOM"
+CERT="/etc/ssl/certs/$FQDN.crt"
+KEY="/etc/ssl/private/$FQDN.key"
+FILE_STAGES=(dovecot-sql permissions dovecot-master lda certificate dovecot-ssl postfix submission)
+ALL_STAGES=(database "${FILE_STAGES[@]}" reload check)
+
+# --- cleanup: always, whatever failed -------------------------------------------------------------
+MOUNTS=()
+cleanup() {
+	local rc=$?
+	set +e
+	phase_end
+	if ((rc != 0)); then
+		log "FAILED (exit $rc) in phase '${FAILED_PHASE:-?}'; logs in $LOGS"
+		for f in postfix.log dovecot.log; do
+			[[ -s "$(r "/var/log/$f")" ]] && { log "last lines of /var/log/$f:"; tail -15 "$(r "/var/log/$f")" >&2; }
+		done
+	fi
+	cp "$(r /var/log/postfix.log)" "$(r /var/log/dovecot.log)" "$LOGS/" 2>/dev/null
+	stop_daemons
+	netns_down
+	rm -rf "$(r "$SECRETS")" "$(r "$DATADIR")"
+	local m
+	for ((m = ${#MOUNTS[@]} - 1; m >= 0; m--)); do umount -l "${MOUNTS[m]}" 2>/dev/null; done
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+FAILED_PHASE=''
+phase() {
+	phase_end
+	PHASE="$1"
+	FAILED_PHASE="$1"
+	PHASE_T0="$(now)"
+}
+
+# --- 1. a stock server ------------------------------------------------------------------------------
+phase reset
+refuse_running_daemons
+if [[ -n "$ROOT" ]]; then
+	[[ -x "$ROOT/usr/sbin/dovecot" ]] || fail "no trixie root at $ROOT: run test/setup/trixie.sh"
+	mount -t proc proc "$ROOT/proc" && MOUNTS+=("$ROOT/proc")
+	mount --bind /dev "$ROOT/dev" && MOUNTS+=("$ROOT/dev")
+	mount --bind /dev/pts "$ROOT/dev/pts" && MOUNTS+=("$ROOT/dev/pts")
+	mount -o bind,ro /sys "$ROOT/sys" && MOUNTS+=("$ROOT/sys")
+	mount -t tmpfs -o mode=755 tmpfs "$ROOT/run" && MOUNTS+=("$ROOT/run")
+	mkdir -p "$ROOT/run/lock"
+fi
+for dir in dovecot postfix; do
+	rm -rf "$(r "/etc/$dir")"
+	cp -a "$PRISTINE/$dir" "$(r "/etc/$dir")"
+done
+rm -rf "$(r "$CERT")" "$(r "$KEY")" "$(r /var/backups/mail-setup)" "$(r "/var/mail/$DOMAIN")"
+rm -f "$(r /var/spool/postfix/private/auth)" "$(r /var/spool/postfix/private/dovecot-lmtp)"
+inroot 30 postsuper -d ALL >/dev/null 2>&1 || true # mail queued by an earlier run
+: >"$(r /var/log/postfix.log)"
+: >"$(r /var/log/dovecot.log)"
+# No syslog here: both daemons log to files (part of the "before" state that undo must give back).
+inroot 30 postconf -e maillog_file=/var/log/postfix.log
+printf '\n# e2e: no syslog on this machine\nlog_path = /var/log/dovecot.log\n' >>"$(r /etc/dovecot/dovecot.conf)"
+BEFORE="$(manifest before /etc/dovecot /etc/postfix "$CERT" "$KEY")"
+
+if [[ -n "$ROOT" ]]; then
+	phase install-tarball
+	[[ -f "${TARBALL:-}" ]] || fail "TARBALL=path of the npm pack output is needed for 13"
+	cp "$TARBALL" "$ROOT/tmp/mail-setup.tgz"
+	# What npx does with a package: unpack it and link its bin; the bundle has no dependencies.
+	inroot 120 npm install -g --offline --no-audit --no-fund --no-update-notifier /tmp/mail-setup.tgz >"$LOGS/npm-install.log" 2>&1 ||
+		{ tail -20 "$LOGS/npm-install.log" >&2; fail "npm install -g of the tarball failed inside the root"; }
+	rm -f "$ROOT/tmp/mail-setup.tgz"
+	CLI=(mail-setup)
+	inroot 30 mail-setup --version >/dev/null || fail "the installed mail-setup does not run inside the root"
+else
+	CLI=(node "$REPO/bin/mail-setup.js")
+fi
+
+phase network
+netns_up
+
+phase mariadb
+start_mariadb
+write_secret db-password "$DB_PASSWORD"
+write_secret test-password "$TEST_PASSWORD"
+
+# --- 2. the wizard, every stage, on the server ------------------------------------------------------
+phase wizard
+STAGES=()
+if [[ -n "${E2E_BREAK:-}" ]]; then
+	for s in "${ALL_STAGES[@]}"; do [[ "$s" == "$E2E_BREAK" ]] || STAGES+=("$s"); done
+	log "E2E_BREAK=$E2E_BREAK: running ${STAGES[*]}"
+fi
+set +e
+t0="$(now)"
+srv 300 "${CLI[@]}" ${STAGES[@]+"${STAGES[@]}"} --yes --json --db-create --fqdn "$FQDN" --check-host 127.0.0.1 \
+	--db-password-file "$SECRETS/db-password" --test-password-file "$SECRETS/test-password" \
+	>"$LOGS/wizard.json" 2>"$LOGS/wizard.stderr"
+rc=$?
+WIZARD_S="$(elapsed "$t0")"
+set -e
+printf '%s\t%s\t%s\n' "$REL" "WIZARD (all stages)" "$WIZARD_S" >>"$TIMINGS"
+log "wizard: exit $rc after $WIZARD_S s"
+if [[ $rc -ne 0 ]] || ! jq -e '.ok == true' "$LOGS/wizard.json" >/dev/null 2>&1; then
+	json_failures "$LOGS/wizard.json" | sed 's/^/  /' >&2
+	[[ -s "$LOGS/wizard.stderr" ]] && sed 's/^/  stderr: /' "$LOGS/wizard.stderr" | head -20 >&2
+	fail "wizard failed (exit $rc): $(json_failures "$LOGS/wizard.json" | cut -d: -f1 | paste -sd, -)"
+fi
+jq -r '.stages[] | "  stage \(.id): \(.status)"' "$LOGS/wizard.json" >&2
+jq -r '.checks[] | "  check \(.id): \(.status): \(.message)"' "$LOGS/wizard.json" >&2
+# From the server itself the relay check can only be inconclusive (Postfix trusts it); all others pass.
+bad="$(jq -r '.checks[] | select(.status != "pass" and .id != "smtp-relay-refused") | .id' "$LOGS/wizard.json")"
+[[ -z "$bad" ]] || fail "wizard: checks not passed: $bad"
+[[ "$(jq '.checks | length' "$LOGS/wizard.json")" -eq 6 ]] || fail "wizard: expected 6 checks"
+if grep -qF -e "$DB_PASSWORD" -e "$TEST_PASSWORD" "$LOGS/wizard.json" "$LOGS/wizard.stderr"; then fail "a password appears in the wizard's output"; fi
+AFTER="$(manifest after /etc/dovecot /etc/postfix "$CERT" "$KEY")"
+srv 30 doveconf -n >"$LOGS/doveconf-n.txt" 2>&1 || true
+srv 30 postconf -n >"$LOGS/postconf-n.txt" 2>&1 || true
+
+# --- 3. Dovecot reads the DB with that password: doveadm auth test ---------------------------------
+phase doveadm-auth
+# doveadm reads the password from stdin when stdin is not a terminal (no argv).
+srv 30 doveadm auth test "$TEST_USER" <<<"$TEST_PASSWORD" >"$LOGS/doveadm-auth.txt" 2>&1 ||
+	{ cat "$LOGS/doveadm-auth.txt" >&2; fail "doveadm auth test $TEST_USER failed: Dovecot cannot log in through SQL"; }
+grep -q 'auth succeeded' "$LOGS/doveadm-auth.txt" || fail "doveadm auth test: no 'auth succeeded'"
+if srv 30 doveadm auth test "$TEST_USER" <<<"wrong-$TEST_PASSWORD" >/dev/null 2>&1; then fail "doveadm auth test accepted a wrong password"; fi
+if [[ "$REL" == 12 ]]; then
+	grep -q 'option_file=' "$(r /etc/dovecot/dovecot-sql.conf.ext)" || fail "Dovecot 2.3: the DB password with a space should go through option_file"
+fi
+
+# --- 4. from the laptop: mail-setup check and independent clients -----------------------------------
+phase laptop-check
+set +e
+t0="$(now)"
+lap 120 node "$REPO/bin/mail-setup.js" check --yes --json --fqdn "$FQDN" --check-host "$SERVER_IP" --test-user "$TEST_USER" \
+	--test-password-file "$(r "$SECRETS/test-password")" >"$LOGS/laptop-check.json" 2>"$LOGS/laptop-check.stderr"
+rc=$?
+CHECK_S="$(elapsed "$t0")"
+set -e
+printf '%s\t%s\t%s\n' "$REL" "mail-setup check (laptop)" "$CHECK_S" >>"$TIMINGS"
+jq -r '.checks[]? | "  check \(.id): \(.status): \(.message)"' "$LOGS/laptop-check.json" >&2 || true
+if [[ $rc -ne 0 ]] || [[ "$(jq '[.checks[] | select(.status == "pass")] | length' "$LOGS/laptop-check.json" 2>/dev/null)" != 6 ]]; then
+	json_failures "$LOGS/laptop-check.json" | sed 's/^/  /' >&2
+	sed 's/^/  stderr: /' "$LOGS/laptop-check.stderr" | head -20 >&2
+	fail "mail-setup check from the laptop (exit $rc): not every check passed: $(jq -r '[.checks[]? | select(.status != "pass") | .id] | join(", ")' "$LOGS/laptop-check.json" 2>/dev/null)"
+fi
+
+phase clients
+CA="$(r "$CERT")"
+CLIENT="$LOGS/client" # netrc and swaks config files: the passwords stay out of argv
+mkdir -p "$CLIENT"
+(
+	umask 077
+	printf 'machine %s login %s password %s\n' "$FQDN" "$TEST_USER" "$TEST_PASSWORD" >"$CLIENT/netrc"
+	printf 'machine %s login %s password %s\n' "$FQDN" "$TEST_USER" "wrong-$TEST_PASSWORD" >"$CLIENT/netrc-wrong"
+	printf 'auth-password %s\n' "$TEST_PASSWORD" >"$CLIENT/swaks"
+	printf 'auth-password %s\n' "wrong-$TEST_PASSWORD" >"$CLIENT/swaks-wrong"
+)
+imap() { # imap NETRC URL-PATH [curl args...]
+	local netrc="$1" path="$2"
+	shift 2
+	lap 30 curl -sS --max-time 20 --netrc-file "$netrc" --cacert "$CA" --resolve "$FQDN:993:$SERVER_IP" "imaps://$FQDN/$path" "$@"
+}
+swaks_() { lap 60 swaks --timeout 20 "$@"; }
+# swaks exit codes: 23 MAIL refused, 24 RCPT refused, 28 AUTH refused.
+expect_refused() { # expect_refused WHAT 'codes' swaks-args...
+	local what="$1" codes="$2" out="$LOGS/swaks-$1.txt" rc
+	shift 2
+	set +e
+	swaks_ "$@" >"$out" 2>&1
+	rc=$?
+	set -e
+	if [[ " $codes " != *" $rc "* ]]; then
+		tail -15 "$out" >&2
+		fail "$what: swaks exit $rc, expected a refusal (exit $codes)"
+	fi
+	grep -E '^<(\*\*|~\*) [45][0-9][0-9]' "$out" | head -1 | sed "s/^/  $what refused: /" >&2
+}
+
+# Submission with AUTH on 587, then the message is in the INBOX over IMAPS.
+swaks_ --config "$CLIENT/swaks" --server "$SERVER_IP:587" --tls --auth PLAIN --auth-user "$TEST_USER" \
+	--from "$TEST_USER" --to "$TEST_USER" --header "Subject: mail-setup $TOKEN" --body "sent by the e2e: $TOKEN" \
+	>"$LOGS/swaks-submit.txt" 2>&1 || { tail -20 "$LOGS/swaks-submit.txt" >&2; fail "swaks: authenticated submission on 587 failed"; }
+grep -E '^<~  250 .*queued' "$LOGS/swaks-submit.txt" | sed 's/^/  submitted: /' >&2
+uid=''
+deadline=$((SECONDS + 30))
+while :; do
+	uid="$(imap "$CLIENT/netrc" INBOX -X "UID SEARCH SUBJECT \"$TOKEN\"" 2>"$LOGS/curl-search.err" | tr -d '\r' | awk '/^\* SEARCH/ {print $3}')" || true
+	[[ -n "$uid" ]] && break
+	((SECONDS < deadline)) || { cat "$LOGS/curl-search.err" >&2; fail "the submitted message did not reach the INBOX within 30 s (IMAPS search)"; }
+	sleep 0.5
+done
+imap "$CLIENT/netrc" "INBOX;UID=$uid" >"$LOGS/message.eml" || fail "curl could not fetch the message over IMAPS"
+grep -q "sent by the e2e: $TOKEN" "$LOGS/message.eml" || fail "the fetched message does not hold the token"
+log "  IMAPS (curl, certificate verified against $CERT): message UID $uid found"
+
+# What must be refused.
+expect_refused relay-25 '24' --server "$SERVER_IP:25" --from "$TEST_USER" --to relay-victim@example.net --quit-after RCPT
+grep -qi 'Relay access denied' "$LOGS/swaks-relay-25.txt" || fail "relay on 25: refused, but not with 'Relay access denied'"
+expect_refused relay-587 '23 24' --server "$SERVER_IP:587" --tls --from "$TEST_USER" --to relay-victim@example.net --quit-after RCPT
+expect_refused wrong-password-587 '28' --config "$CLIENT/swaks-wrong" --server "$SERVER_IP:587" --tls --auth PLAIN --auth-user "$TEST_USER" \
+	--from "$TEST_USER" --to "$TEST_USER" --quit-after AUTH
+set +e
+imap "$CLIENT/netrc-wrong" INBOX -X 'NOOP' >/dev/null 2>"$LOGS/curl-wrong.err"
+rc=$?
+set -e
+[[ $rc -eq 67 ]] || { cat "$LOGS/curl-wrong.err" >&2; fail "IMAPS with a wrong password: curl exit $rc, expected 67 (login denied)"; }
+log "  IMAPS wrong password refused: $(head -1 "$LOGS/curl-wrong.err")"
+for port in 143 110 995; do
+	if lap 10 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$port" 2>/dev/null; then fail "port $port accepts connections from the laptop"; fi
+done
+for port in 25 587 993; do
+	lap 10 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$port" 2>/dev/null || fail "port $port refuses connections from the laptop"
+done
+log "  ports 143, 110, 995 closed; 25, 587, 993 open"
+
+# --- 5. again: nothing to change --------------------------------------------------------------------
+phase rerun
+set +e
+srv 120 "${CLI[@]}" "${FILE_STAGES[@]}" --yes --json --fqdn "$FQDN" --check-host 127.0.0.1 \
+	--db-password-file "$SECRETS/db-password" --test-password-file "$SECRETS/test-password" >"$LOGS/rerun.json" 2>"$LOGS/rerun.stderr"
+rc=$?
+set -e
+if [[ $rc -ne 0 ]]; then
+	json_failures "$LOGS/rerun.json" | sed 's/^/  /' >&2
+	fail "rerun of the file stages failed (exit $rc)"
+fi
+changed="$(jq -r '.stages[] | select((.changes | length) > 0) | "\(.id): \([.changes[].path] | join(", "))"' "$LOGS/rerun.json")"
+[[ -z "$changed" ]] || fail "rerun is not idempotent: changes planned by $changed"
+[[ "$(jq '.stages | length' "$LOGS/rerun.json")" -eq ${#FILE_STAGES[@]} ]] || fail "rerun: expected ${#FILE_STAGES[@]} stages"
+same_manifest "$AFTER" "$(manifest rerun /etc/dovecot /etc/postfix "$CERT" "$KEY")" "rerun changed bytes, modes or owners (diff above)"
+log "  rerun: ${#FILE_STAGES[@]} file stages, \"changes\": [] each, no byte changed"
+
+# --- 6. undo: back to the state before the wizard ---------------------------------------------------
+phase undo
+srv 60 "${CLI[@]}" undo --json >"$LOGS/undo.json" 2>"$LOGS/undo.stderr" || { cat "$LOGS/undo.stderr" >&2; fail "mail-setup undo failed"; }
+log "  undo restored $(jq '.restored | length' "$LOGS/undo.json") paths"
+same_manifest "$BEFORE" "$(manifest undone /etc/dovecot /etc/postfix "$CERT" "$KEY")" "undo did not give back the files byte for byte (diff above)"
+log "  undo: /etc/dovecot, /etc/postfix byte for byte as before the run; certificate pair removed"
+
+phase stop
+stop_daemons
+phase_end
+FAILED_PHASE=''
+log "PASS"
