@@ -24,10 +24,16 @@ async function waitFor(test, ms = 10_000) {
 	throw new Error(`screen never matched:\n${screen()}`);
 }
 
-const press = async (keys, literal = false) => {
-	await sleep(150);
+/** Send keys, then wait for the next settled screen (changed, no spinner turning). */
+async function press(keys, literal = false) {
+	await sleep(100);
+	const before = screen();
 	tmux('send-keys', '-t', 'shots', ...(literal ? ['-l'] : []), keys);
-};
+	for (const end = Date.now() + 5000; Date.now() < end; await sleep(50)) {
+		const now = screen();
+		if (now !== before && !/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(now)) return;
+	}
+}
 
 // ANSI (as tmux captures it) → SVG: one <text> per run of same-styled characters, placed by column.
 const palette = ['#1e1e1e', '#e06c75', '#98c379', '#e5c07b', '#61afef', '#c678dd', '#56b6c2', '#d4d4d4'];
@@ -38,8 +44,8 @@ const escapeXml = text => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').repl
 function toSvg(ansi) {
 	const rows = ansi.replace(/\n+$/, '').split('\n');
 	const out = [];
+	let style = {}; // tmux writes a style only where it changes, so it carries over line ends
 	for (const [row, line] of rows.entries()) {
-		let style = {};
 		let col = 0;
 		const emit = text => {
 			for (const part of text.match(/[\x20-\x7e]+|[^\x20-\x7e]/gu) ?? []) {

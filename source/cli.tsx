@@ -52,7 +52,8 @@ export async function main(argv: string[]): Promise<number> {
 	const answers = await resolveAnswers(options, host);
 	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !options.yes && !options.json && !process.env.CI && !options.undo;
 	// The wizard asks for the passwords it needs; only the headless path must have them up front.
-	checkAnswers(answers, interactive ? {...options, dryRun: true} : options);
+	// undo only puts back backups: it needs no password.
+	if (!options.undo) checkAnswers(answers, interactive ? {...options, dryRun: true} : options);
 	const list = stagesFor(options.stages);
 	const skipLive = options.root !== undefined && options.stages.length === 0;
 	const release = host.dryRun ? async () => {} : await acquire(host.real('/var/backups/mail-setup/.lock'));

@@ -61,7 +61,7 @@ test('bad input exits 2, names the field, changes nothing', () => {
 	const cases: [string[], RegExp][] = [
 		[['--fqdn', ''], /FQDN is empty/],
 		[['--fqdn', 'localhost'], /FQDN needs at least two labels/],
-		[['--fqdn', '-mail.example.com'], /FQDN has an invalid label/],
+		[['--fqdn=-mail.example.com'], /FQDN has an invalid label/],
 		[['--fqdn', 'mail..example.com'], /FQDN has an empty label/],
 		[['--fqdn', `${'a'.repeat(64)}.example.com`], /label longer than 63/],
 		[['--fqdn', `mail.${'a'.repeat(250)}.com`], /too long|longer than 253/],
@@ -102,7 +102,7 @@ test('dry run on a stock tree shows diffs, touches nothing, and keeps secrets ou
 	assert.equal(report.dryRun, true);
 	const byId = Object.fromEntries(report.stages.map((s: {id: string}) => [s.id, s]));
 	for (const id of fileStages) assert.ok(byId[id].changes.length > 0, `${id} plans changes`);
-	assert.match(JSON.stringify(byId['dovecot-master'].changes), /-  #port = 143\\n\+  port = 0/);
+	assert.match(JSON.stringify(byId['dovecot-master'].changes), /-    #port = 143\\n\+    port = 0/);
 	assert.ok(!run.stdout.includes("p'ass"), 'no password in the output');
 	assert.equal(fingerprint(root), before);
 });

@@ -1,8 +1,8 @@
 // Fault injection at the Host boundary: fail the Nth write / fsync / rename / chmod of a full run,
-// for every N, and prove every file is old or new (never torn), the validators accept the tree,
-// and undo returns it to the start byte for byte.
+// for every N, and prove every file is as some stage boundary left it (never torn, the failing
+// stage's own writes put back), the validators accept the tree, and undo returns it to the start byte for byte.
 import assert from 'node:assert/strict';
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,15 +41,25 @@ function copy(tree: string): string {
 	return dest;
 }
 
-function validatorsAccept(root: string) {
-	execFileSync('doveconf', ['-n', '-c', path.join(root, 'etc/dovecot/dovecot.conf')], {stdio: 'pipe'});
-	const warnings = execFileSync('postconf', ['-c', path.join(root, 'etc/postfix'), '-n'], {stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8'});
-	assert.equal(warnings, '');
+function validatorsAccept(root: string, label: string) {
+	const dovecot = spawnSync('doveconf', ['-n', '-c', path.join(root, 'etc/dovecot/dovecot.conf')], {encoding: 'utf8'});
+	assert.equal(dovecot.status, 0, `${label}: doveconf: ${dovecot.stderr}`);
+	// postconf pauses 2 s on files changed within the last second: age them first.
+	const hourAgo = new Date(Date.now() - 3_600_000);
+	for (const name of fs.readdirSync(path.join(root, 'etc/postfix'))) fs.utimesSync(path.join(root, 'etc/postfix', name), hourAgo, hourAgo);
+	const postfix = spawnSync('postconf', ['-c', path.join(root, 'etc/postfix'), '-n'], {encoding: 'utf8'});
+	assert.equal(postfix.status, 0, `${label}: postconf failed`);
+	// Map files sit at absolute paths outside the tree; anything else is a real complaint.
+	assert.deepEqual(postfix.stderr.split('\n').filter(line => line && !line.includes('No such file or directory')), [], label);
 }
 
 let template: string;
 let start: Map<string, string>;
-let end: Map<string, string>;
+/** Every state each file had at a stage boundary of a clean run: a fault may stop at any of them. */
+const states = new Map<string, Set<string>>();
+const remember = (snap: Map<string, string>) => {
+	for (const [file, state] of snap) states.set(file, (states.get(file) ?? new Set()).add(state));
+};
 let effects: string[] = [];
 
 before(async () => {
@@ -65,15 +75,17 @@ before(async () => {
 		commands: [],
 		notes: [],
 	});
+	// The validators run on the tree after each fault below; per stage they would only add minutes.
+	for (const stage of stagesFor([...ids])) delete stage.validate;
 	start = snapshot(template);
 	const clean = copy(template);
 	const host = new Host({root: clean, fault: (op, detail) => void effects.push(`${op} ${detail}`)});
-	const report = await runStages(stagesFor([...ids]), {answers, host});
+	remember(start);
+	const report = await runStages(stagesFor([...ids]), {answers, host}, {onResult: () => remember(snapshot(clean))});
 	assert.ok(report.ok, JSON.stringify(report.stages.filter(s => s.status !== 'pass')));
-	end = snapshot(clean);
 });
 
-test('every injected fault leaves each file old or new, a valid tree, and a full undo', async () => {
+test('every injected fault leaves each file old or new, a valid tree, and a full undo', async t => {
 	assert.ok(effects.length > 40, `a full run has many effects (${effects.length})`);
 	for (let n = 0; n < effects.length; n++) {
 		const root = copy(template);
@@ -90,12 +102,13 @@ test('every injected fault leaves each file old or new, a valid tree, and a full
 		assert.match(failed.message, /injected fault/);
 		const now = snapshot(root);
 		for (const [file, state] of now) {
-			assert.ok(state === start.get(file) || state === end.get(file), `fault ${n} (${effects[n]}): ${file} is neither old nor new`);
+			assert.ok(states.get(file)?.has(state), `fault ${n} (${effects[n]}): ${file} is torn: in no state a stage boundary had`);
 		}
 		assert.ok(![...now.keys()].some(file => file.includes('.mail-setup-')), `fault ${n}: temp file left`);
-		validatorsAccept(root);
+		validatorsAccept(root, `fault ${n} (${effects[n]})`);
 		await undoLastRun(path.join(root, 'var/backups/mail-setup'));
 		assert.deepEqual(snapshot(root), start, `fault ${n} (${effects[n]}): undo returns to the start`);
 		fs.rmSync(root, {recursive: true, force: true});
 	}
+	t.diagnostic(`${effects.length} fault points injected (${[...new Set(effects.map(e => e.split(' ')[0]))].join(', ')}), all recovered`);
 });

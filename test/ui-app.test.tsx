@@ -9,7 +9,7 @@ import {withDefaults} from '../source/answers.ts';
 import {App, type AppProps, createStore, wizard} from '../source/app.tsx';
 import {Host} from '../source/host/host.ts';
 import type {Stage} from '../source/stages/stage.ts';
-import {keys, tick, until} from './ui-keys.ts';
+import {keys, press, until} from './ui-keys.ts';
 
 function tree() {
 	const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-app-'));
@@ -46,17 +46,10 @@ test('Enter through a dry run: start, questions, a done stage passed through, a 
 	assert.match(frame, /dry run/);
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
-	for (let i = 0; i < 6; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	for (let i = 0; i < 6; i++) await press(stdin, lastFrame, keys.enter);
 	await until(lastFrame, text => text.includes('▸ database password:'));
-	stdin.write('hunter22');
-	await tick(20);
-	for (let i = 0; i < 3; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	await press(stdin, lastFrame, 'hunter22');
+	for (let i = 0; i < 3; i++) await press(stdin, lastFrame, keys.enter);
 	frame = await until(lastFrame, text => text.includes('Stage 2 of 2: postfix'));
 	assert.match(frame, /✔ lda {2}▸ postfix/, 'the done stage was passed through with a mark');
 	assert.match(frame, /\+password = \*\*\*/);
@@ -79,10 +72,7 @@ test('live: apply writes the file, the summary says where the backups are', asyn
 	await until(lastFrame, text => text.includes('Stages, in order'));
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
-	for (let i = 0; i < 9; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
 	await until(lastFrame, text => text.includes('Stage 2 of 2'));
 	stdin.write('a');
 	await until(lastFrame, text => text.includes('PASS'));
@@ -101,10 +91,7 @@ test('a failing stage shows why, later stages are not run, exit 1', async () => 
 	await until(lastFrame, text => text.includes('Stages, in order'));
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
-	for (let i = 0; i < 9; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
 	let frame = await until(lastFrame, text => text.includes('FAIL'));
 	assert.match(frame, /line 7: cannot parse 15-lda\.conf/);
 	stdin.write(keys.enter);
@@ -120,10 +107,7 @@ test('q at a confirm screen stops: summary, exit 130, nothing written', async ()
 	await until(lastFrame, text => text.includes('Stages, in order'));
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
-	for (let i = 0; i < 9; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
 	await until(lastFrame, text => text.includes('Stage 2 of 2'));
 	stdin.write('q');
 	const frame = await until(lastFrame, text => text.includes('Stopped'));
@@ -148,10 +132,7 @@ test('Ctrl-C while a stage applies: it finishes its step, puts back its writes, 
 	await until(lastFrame, text => text.includes('Stages, in order'));
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
-	for (let i = 0; i < 9; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
 	await until(lastFrame, text => text.includes('Stage 1 of 1'));
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('Applying'));

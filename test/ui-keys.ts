@@ -25,3 +25,10 @@ export async function until(frame: () => string | undefined, test: (text: string
 	}
 	throw new Error(`frame never matched; last frame:\n${frame()}`);
 }
+
+/** Write a key and wait for the screen to answer it, as a person would before the next key. */
+export async function press(stdin: {write(data: string): void}, frame: () => string | undefined, key: string): Promise<string> {
+	const before = frame();
+	stdin.write(key);
+	return until(frame, text => text !== before);
+}

@@ -6,7 +6,7 @@ import {validFqdn, withDefaults} from '../source/answers.ts';
 import {Question} from '../source/ui/Question.tsx';
 import {follow, pinnedOf, Questions} from '../source/ui/Questions.tsx';
 import type {Answers} from '../source/types.ts';
-import {keys, tick, until} from './ui-keys.ts';
+import {keys, press, tick, until} from './ui-keys.ts';
 
 function Field({secret, check, onSubmit = () => {}}: {secret?: boolean; check?: (value: string) => string | undefined; onSubmit?: (value: string) => void}) {
 	const [value, setValue] = useState('');
@@ -17,11 +17,8 @@ function Field({secret, check, onSubmit = () => {}}: {secret?: boolean; check?: 
 test('a secret field shows * for every character and never the text, in any frame', async () => {
 	const {stdin, stdout, lastFrame, unmount} = render(<Field secret />);
 	await tick();
-	for (const char of 's3cr3t!') {
-		stdin.write(char);
-		await tick(10);
-	}
-	await until(lastFrame, frame => frame.includes('*******'));
+	for (const char of 's3cr3t!') await press(stdin, lastFrame, char);
+	assert.match(lastFrame()!, /Value: \*{7}/);
 	assert.ok(stdout.frames.every(frame => !/s3cr|cr3t|3t!/.test(frame)), 'the password never appears');
 	unmount();
 });
@@ -38,10 +35,7 @@ test('a bad FQDN shows the validator message as it is typed, and Enter does not 
 	stdin.write(keys.enter);
 	await tick(30);
 	assert.equal(accepted, undefined);
-	for (let i = 0; i < 'mail_box.example.com'.length; i++) {
-		stdin.write(keys.backspace);
-		await tick(10);
-	}
+	for (let i = 0; i < 'mail_box.example.com'.length; i++) await press(stdin, lastFrame, keys.backspace);
 	stdin.write('mail.example.com');
 	await until(lastFrame, text => text.includes('Enter to accept'));
 	stdin.write(keys.enter);
@@ -74,16 +68,11 @@ test('the questions form: defaults, follow-up of the domain, masked passwords, d
 	assert.match(lastFrame()!, /mail domain: example\.test/);
 	stdin.write('.x'); // typed at the end of the default: mail.example.test.x
 	await until(lastFrame, frame => frame.includes('mail domain: example.test.x'));
-	stdin.write(keys.backspace);
-	await tick(10);
-	stdin.write(keys.backspace);
-	await tick(10);
+	await press(stdin, lastFrame, keys.backspace);
+	await press(stdin, lastFrame, keys.backspace);
 	stdin.write('a'); // mail.example.testa
 	await until(lastFrame, frame => frame.includes('postmaster address: postmaster@example.testa'));
-	for (let i = 0; i < 6; i++) {
-		stdin.write(keys.enter); // FQDN, domain, postmaster, DB host, name, user
-		await tick(20);
-	}
+	for (let i = 0; i < 6; i++) await press(stdin, lastFrame, keys.enter); // FQDN, domain, postmaster, DB host, name, user
 	await until(lastFrame, frame => frame.includes('▸ database password:'));
 	stdin.write(keys.enter); // empty: refused
 	await until(lastFrame, frame => frame.includes('database password is empty'));
@@ -94,12 +83,9 @@ test('the questions form: defaults, follow-up of the domain, masked passwords, d
 	assert.match(lastFrame()!, /database password: \*{8}/);
 	stdin.write(keys.up);
 	await until(lastFrame, frame => frame.includes('▸ database password:'));
-	stdin.write(keys.enter);
-	await tick(20);
-	stdin.write(keys.enter); // test mailbox
-	await tick(20);
-	stdin.write('t35t-pw');
-	await tick(20);
+	await press(stdin, lastFrame, keys.enter);
+	await press(stdin, lastFrame, keys.enter); // test mailbox
+	await press(stdin, lastFrame, 't35t-pw');
 	stdin.write(keys.enter);
 	await tick(30);
 	assert.ok(done, 'the form finished');
@@ -117,10 +103,9 @@ test('a password a dry run does not need may stay empty', async () => {
 	const initial = withDefaults({fqdn: 'mail.example.test'});
 	const {stdin, lastFrame, unmount} = render(<Questions initial={initial} optional={new Set(['dbPassword', 'testPassword'])} onDone={answers => (done = answers)} />);
 	await until(lastFrame, frame => frame.includes('FQDN'));
-	for (let i = 0; i < 9; i++) {
-		stdin.write(keys.enter);
-		await tick(20);
-	}
+	for (let i = 0; i < 8; i++) await press(stdin, lastFrame, keys.enter);
+	stdin.write(keys.enter);
+	await tick(30);
 	assert.equal(done?.dbPassword, '');
 	unmount();
 });

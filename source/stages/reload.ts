@@ -6,6 +6,7 @@ import type {Command} from '../types.js';
 import type {Stage} from './stage.js';
 
 const DOVECOT_PID = '/run/dovecot/master.pid';
+const CONFIGURE_INSTANCE = '/usr/lib/postfix/configure-instance.sh';
 
 async function systemd(host: Host): Promise<boolean> {
 	return (await host.info('/run/systemd/system'))?.isDirectory ?? false;
@@ -32,8 +33,10 @@ async function commands(host: Host): Promise<Command[]> {
 	out.push({argv: ['dovecot'], why: 'start Dovecot'});
 	if ((await host.probe(['postfix', 'status'])).exitCode === 0) out.push({argv: ['postfix', 'reload']});
 	else {
-		// Without systemd nothing copies /etc/hosts and friends into Postfix's chroot.
-		if (await host.info('/usr/lib/postfix/configure-instance.sh')) out.push({argv: ['/usr/lib/postfix/configure-instance.sh', '-']});
+		// Without systemd nothing copies /etc/hosts and friends into Postfix's chroot (Debian 12);
+		// since Debian 13 `postfix start` runs the script itself, which refuses to be called from outside.
+		const configure = await host.read(CONFIGURE_INSTANCE);
+		if (configure !== undefined && !configure.includes('internal script used by postfix')) out.push({argv: [CONFIGURE_INSTANCE, '-']});
 		out.push({argv: ['postfix', 'start']});
 	}
 	return out;

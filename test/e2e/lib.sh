@@ -114,26 +114,28 @@ live_pid() {
 	[[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || return 1
 	printf '%s' "$pid"
 }
-# stop_pidfile FILE COMM: TERM, wait up to 20 s, then KILL.
-stop_pidfile() {
-	local file="$1" comm="$2" pid deadline
-	pid="$(live_pid "$file" "$comm")" || return 0
-	log "stopping $comm (pid $pid from $file)"
-	kill -TERM "$pid" 2>/dev/null || return 0
+# stop_pidfiles FILE:COMM...: TERM every live one at once, wait up to 20 s, then KILL the rest.
+stop_pidfiles() {
+	local spec pid pids=() deadline
+	for spec in "$@"; do
+		pid="$(live_pid "${spec%:*}" "${spec##*:}")" || continue
+		log "stopping ${spec##*:} (pid $pid from ${spec%:*})"
+		kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+	done
 	deadline=$((SECONDS + 20))
-	while [[ -d "/proc/$pid" ]] && ((SECONDS < deadline)); do sleep 0.1; done
-	if [[ -d "/proc/$pid" ]]; then
-		log "$comm (pid $pid) ignored TERM for 20 s: KILL"
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
+	for pid in ${pids[@]+"${pids[@]}"}; do
+		while [[ -d "/proc/$pid" ]] && ((SECONDS < deadline)); do sleep 0.05; done
+		if [[ -d "/proc/$pid" ]]; then
+			log "pid $pid ignored TERM for 20 s: KILL"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
 }
 POSTFIX_PID=/var/spool/postfix/pid/master.pid
 DOVECOT_PID=/run/dovecot/master.pid
 MYSQL_PID=/run/mysqld/mysqld.pid
 stop_daemons() {
-	stop_pidfile "$(r "$POSTFIX_PID")" master
-	stop_pidfile "$(r "$DOVECOT_PID")" dovecot
-	stop_pidfile "$(r "$MYSQL_PID")" mariadbd
+	stop_pidfiles "$(r "$POSTFIX_PID"):master" "$(r "$DOVECOT_PID"):dovecot" "$(r "$MYSQL_PID"):mariadbd"
 }
 refuse_running_daemons() {
 	local spec file comm

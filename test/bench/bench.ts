@@ -1,0 +1,104 @@
+// npm run bench: start-up, planning and certificate speed against their baselines, measured in one run.
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {makePair} from '../../source/stages/certificate.ts';
+import {makeStockTree} from '../helpers/stock.ts';
+
+const bin = path.resolve('bin/mail-setup.js');
+const runs = Number(process.env.BENCH_RUNS ?? 7);
+
+function time(argv: string[], env: NodeJS.ProcessEnv = {}): number {
+	const start = process.hrtime.bigint();
+	const run = spawnSync(argv[0]!, argv.slice(1), {stdio: 'ignore', env: {...process.env, CI: '1', ...env}});
+	if (run.status !== 0) throw new Error(`${argv.join(' ')} exited ${run.status}`);
+	return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+async function timeAsync(work: () => Promise<unknown>): Promise<number> {
+	const start = process.hrtime.bigint();
+	await work();
+	return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const best = (xs: number[]) => Math.min(...xs);
+const repeat = (n: number, f: () => number) => Array.from({length: n}, f);
+
+/** Time until the first frame of the real TUI reaches a terminal (a pty made by script(1)). */
+function firstFrame(root: string): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const start = process.hrtime.bigint();
+		const child = spawn('script', ['-qfec', `${process.execPath} ${bin} --dry-run --root ${root} --fqdn mail.example.test`, '/dev/null'], {
+			env: {...process.env, CI: '', TERM: 'xterm-256color', COLUMNS: '100', LINES: '30'},
+			stdio: ['pipe', 'pipe', 'ignore'],
+		});
+		let seen = '';
+		const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error('no frame within 10 s'))), 10_000);
+		child.stdout.on('data', chunk => {
+			seen += chunk.toString();
+			if (/mail-setup/i.test(seen.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, ''))) {
+				clearTimeout(timer);
+				resolve(Number(process.hrtime.bigint() - start) / 1e6);
+				child.kill('SIGKILL');
+			}
+		});
+	});
+}
+
+const rows: string[][] = [];
+function row(what: string, value: string, baseline: string, ratio: number | undefined, target: string, met: boolean) {
+	rows.push([what, value, baseline, ratio === undefined ? '' : `${ratio.toFixed(2)}×`, target, met ? 'met' : 'NOT MET']);
+}
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+
+const node0 = repeat(runs, () => time([process.execPath, '-e', '0']));
+const nodeMedian = median(node0);
+const help = repeat(runs, () => time([process.execPath, bin, '--help']));
+row('--help (best/median)', `${ms(best(help))}/${ms(median(help))}`, `node -e 0 ${ms(best(node0))}/${ms(nodeMedian)}`, median(help) / nodeMedian, '≤ 3×', median(help) / nodeMedian <= 3);
+
+const tree = await makeStockTree(12);
+const plan = repeat(runs, () =>
+	time([process.execPath, bin, '--dry-run', '--json', '--root', tree, '--fqdn', 'mail.example.test', 'dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission']),
+);
+row('dry-run plan, all file stages', `${ms(best(plan))}/${ms(median(plan))}`, `node -e 0 ${ms(nodeMedian)}`, median(plan) / nodeMedian, '≤ 6×', median(plan) / nodeMedian <= 6);
+
+const frames: number[] = [];
+for (let i = 0; i < runs; i++) frames.push(await firstFrame(tree));
+row('first TUI frame', `${ms(best(frames))}/${ms(median(frames))}`, `node -e 0 ${ms(nodeMedian)}`, median(frames) / nodeMedian, '≤ 4×', median(frames) / nodeMedian <= 4);
+
+const certRuns = Math.max(3, Math.ceil(runs / 2));
+const forge: number[] = [];
+const openssl: number[] = [];
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+for (let i = 0; i < certRuns; i++) {
+	// Interleaved so that load on the machine hits both alike; prime search is random, so medians.
+	forge.push(await timeAsync(() => makePair('mail.example.test')));
+	openssl.push(
+		time(['openssl', 'req', '-new', '-newkey', 'rsa:4096', '-x509', '-days', '365', '-nodes', '-subj', '/CN=mail.example.test', '-out', path.join(scratch, 'c.crt'), '-keyout', path.join(scratch, 'c.key')]),
+	);
+}
+row('certificate (node-forge), median', ms(median(forge)), `openssl req ${ms(median(openssl))}`, median(forge) / median(openssl), '≤ 1.5×', median(forge) / median(openssl) <= 1.5);
+
+const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))[0];
+row('packed size', `${(pack.size / 1024).toFixed(0)} KiB (${pack.entryCount} files)`, '', undefined, '≤ 1.5 MB', pack.size <= 1.5e6);
+const deps = Object.keys(JSON.parse(fs.readFileSync('package.json', 'utf8')).dependencies ?? {}).length;
+row('runtime dependencies', String(deps), '', undefined, '0', deps === 0);
+
+const tarball = path.join(scratch, pack.filename);
+const npx: number[] = [];
+for (let i = 0; i < 3; i++) {
+	const cache = fs.mkdtempSync(path.join(scratch, 'cache-'));
+	npx.push(time(['npx', '--yes', '--offline', '--cache', cache, '--package', tarball, 'mail-setup', '--version'], {npm_config_update_notifier: 'false'}));
+}
+row('npx tarball, empty cache, offline', `${ms(best(npx))}/${ms(median(npx))}`, '', undefined, '≤ 5 s', median(npx) <= 5000);
+
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length), ['what', 'mail-setup', 'baseline', 'ratio', 'target', ''][i]!.length));
+const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+console.log(`\n${os.cpus().length} cores, node ${process.version}, ${runs} runs each (best/median)\n`);
+console.log(line(['what', 'mail-setup', 'baseline', 'ratio', 'target', '']));
+for (const r of rows) console.log(line(r));
+fs.rmSync(scratch, {recursive: true, force: true});
+fs.rmSync(tree, {recursive: true, force: true});
+process.exitCode = rows.every(r => r[5] === 'met') ? 0 : 1;
