@@ -24,6 +24,7 @@ async function checkRoot(root: string | undefined): Promise<void> {
 /** SIGINT/SIGTERM: stop at the next effect (the stage restores its writes); give up waiting after a few seconds. */
 function onInterrupt(host: Host, release: () => Promise<void>): void {
 	const stop = () => {
+		if (host.interrupted) return; // a second signal must not kill us half-way through restoring
 		host.interrupt();
 		setTimeout(async () => {
 			for (const temp of host.inFlight) await fs.rm(temp, {force: true});
@@ -31,8 +32,8 @@ function onInterrupt(host: Host, release: () => Promise<void>): void {
 			process.exit(130);
 		}, 3000).unref();
 	};
-	process.once('SIGINT', stop);
-	process.once('SIGTERM', stop);
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
 }
 
 async function undo(host: Host, options: Options): Promise<number> {

@@ -122,7 +122,7 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 	const summary = host.dryRun
 		? `dry run: ${files.length} file(s) would change, ${plan.commands.length} command(s) would run`
 		: files.length || plan.commands.length
-			? `${files.length} file(s) changed`
+			? `${files.length} file(s) changed${files.length <= 5 ? `: ${files.map(file => file.change.path).join(', ')}` : ''}`
 			: 'already done: nothing to change';
 	result.message = redact([stage.run && !host.dryRun ? '' : summary, ...notes].filter(Boolean).join('\n'), secrets);
 	return result;

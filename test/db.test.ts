@@ -35,6 +35,14 @@ const rows = async (sql: string, params: string[] = []) => asRoot(async c => (aw
 
 const since = (start: number) => Date.now() - start;
 
+async function closedPort(): Promise<number> {
+	const server = net.createServer();
+	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+	const {port} = server.address() as net.AddressInfo;
+	await new Promise(resolve => server.close(resolve));
+	return port;
+}
+
 before(async () => {
 	// Name resolution off: a TCP login then lands on 'mailuser'@'127.0.0.1' (Postfix's account), not on 'mailuser'@'localhost'.
 	db = await startMariaDB({args: ['--skip-name-resolve']});
@@ -278,7 +286,7 @@ test('planCreate: every statement, secrets as ***, nothing run; bad identifiers 
 	assert.match(planCreate({...spec, user: 'bad user'})[0]!, /^-- cannot plan: database user/);
 });
 
-test('server down (stale socket, refused port, stopped server): "not running" with the start command, within 15 s', async () => {
+test('server down (stale socket, stopped server, refused port) or TCP off: each said plainly, within 15 s', async () => {
 	// A socket file nobody listens on, as a killed server leaves behind.
 	const stale = path.join(db.dir, 'stale.sock');
 	const listenAndDie = `require('net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`;
@@ -286,6 +294,10 @@ test('server down (stale socket, refused port, stopped server): "not running" wi
 	assert.ok(fs.existsSync(stale));
 	const staleReport = keep(await checkDatabase({...spec, socketPath: stale}, spec.testUser));
 	assert.match(staleReport.message, /^cannot connect to MariaDB at Unix socket .*stale\.sock \(as Dovecot\): the server is not running; start it: systemctl start mariadb \(without systemd: mariadbd --user=mysql &\)$/);
+
+	// The socket answers, TCP is refused: networking is off, which only Postfix notices.
+	const noTcp = keep(await checkDatabase({...spec, port: await closedPort()}, spec.testUser));
+	assert.match(noTcp.message, /^cannot connect to 127\.0\.0\.1:\d+ over TCP \(as Postfix\): MariaDB answers on its Unix socket but refuses TCP, which Postfix needs/);
 
 	await db.stop();
 	const start = Date.now();

@@ -40,10 +40,11 @@ export function validIdentifier(name: string): boolean {
 const id = (name: string) => `\`${name}\``;
 
 /** Where a connection goes, said the way the messages need it. */
-interface Route {
+export interface Route {
 	label: string; // 'Unix socket /run/mysqld/mysqld.sock (as Dovecot)'
 	options: ConnectionOptions;
 	local: boolean; // on this machine: "refused" means the server is down
+	refused?: string; // what "refused" means instead, when we know better
 }
 
 // 'localhost' is the Unix socket to MySQL clients, which is how Dovecot connects; Postfix's chroot sends it to 127.0.0.1 over TCP.
@@ -52,7 +53,9 @@ function routes(t: DbTarget): Route[] {
 	const socketPath = t.socketPath ?? SOCKET;
 	const tcp = (host: string, as: string): Route => ({label: `${host}:${port} over TCP (${as})`, options: {host, port}, local: isLocal(host)});
 	if (t.host !== 'localhost') return [tcp(t.host, 'as Dovecot and Postfix')];
-	return [{label: `Unix socket ${socketPath} (as Dovecot)`, options: {socketPath}, local: true}, tcp('127.0.0.1', 'as Postfix')];
+	// Tried only after the socket answered, so a refusal here means networking is off, not the server.
+	const postfix = {...tcp('127.0.0.1', 'as Postfix'), refused: 'MariaDB answers on its Unix socket but refuses TCP, which Postfix needs: check port and skip-networking in /etc/mysql/mariadb.conf.d/50-server.cnf'};
+	return [{label: `Unix socket ${socketPath} (as Dovecot)`, options: {socketPath}, local: true}, postfix];
 }
 
 const isLocal = (host: string) => host === 'localhost' || host === '127.0.0.1' || host === '::1';
@@ -83,6 +86,7 @@ export function explain(err: unknown, who: Who, secrets: string[] = []): string 
 	switch (e.code) {
 		case 'ENOENT':
 		case 'ECONNREFUSED':
+			if (who.route.refused) return `cannot connect to ${where}: ${who.route.refused}`;
 			if (who.route.local) return `cannot connect to MariaDB at ${where}: the server is not running; ${START_HINT}`;
 			return `cannot connect to MariaDB at ${where}: connection refused; is MariaDB running there and listening on the network (bind-address)?`;
 		case 'EACCES':
