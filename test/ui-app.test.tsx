@@ -50,7 +50,7 @@ test('Enter through a dry run: start, questions, a done stage passed through, a 
 	await until(lastFrame, text => text.includes('▸ database password:'));
 	await press(stdin, lastFrame, 'hunter22');
 	for (let i = 0; i < 3; i++) await press(stdin, lastFrame, keys.enter);
-	frame = await until(lastFrame, text => text.includes('Stage 2 of 2: postfix'));
+	frame = await until(lastFrame, text => text.includes('Stage 2 of 2: postfix') && text.includes('Enter/a'));
 	assert.match(frame, /✔ lda {2}▸ postfix/, 'the done stage was passed through with a mark');
 	assert.match(frame, /\+password = \*\*\*/);
 	assert.match(frame, /dry run/);
@@ -73,7 +73,7 @@ test('live: apply writes the file, the summary says where the backups are', asyn
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
 	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
-	await until(lastFrame, text => text.includes('Stage 2 of 2'));
+	await until(lastFrame, text => text.includes('Stage 2 of 2') && text.includes('Enter/a'));
 	stdin.write('a');
 	await until(lastFrame, text => text.includes('PASS'));
 	stdin.write(keys.enter);
@@ -108,7 +108,7 @@ test('q at a confirm screen stops: summary, exit 130, nothing written', async ()
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
 	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
-	await until(lastFrame, text => text.includes('Stage 2 of 2'));
+	await until(lastFrame, text => text.includes('Stage 2 of 2') && text.includes('Enter/a'));
 	stdin.write('q');
 	const frame = await until(lastFrame, text => text.includes('Stopped'));
 	assert.match(frame, /– postfix +not run: stopped by the operator/);
@@ -133,7 +133,7 @@ test('Ctrl-C while a stage applies: it finishes its step, puts back its writes, 
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('▸ FQDN:'));
 	for (let i = 0; i < 9; i++) await press(stdin, lastFrame, keys.enter);
-	await until(lastFrame, text => text.includes('Stage 1 of 1'));
+	await until(lastFrame, text => text.includes('Stage 1 of 1') && text.includes('Enter/a'));
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('Applying'));
 	stdin.write(keys.ctrlC);

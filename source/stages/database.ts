@@ -30,7 +30,8 @@ export const database: Stage = {
 			lines.push(created.message, ...created.details);
 			if (!created.ok) return {ok: false, message: lines.join('\n'), commands: []};
 		}
-		const found = await checkDatabase(spec(a), a.testUser);
+		// With the password too: a rerun with a changed test password fails here, not later at the IMAP login.
+		const found = await checkDatabase(spec(a), a.testUser, a.testPassword || undefined);
 		lines.push(found.message, ...found.details);
 		return {ok: found.ok, message: lines.join('\n'), commands: []};
 	},

@@ -26,12 +26,14 @@ export function DiffView({lines, height, active = true}: DiffViewProps) {
 	const last = Math.max(0, lines.length - size);
 	const [wanted, setOffset] = useState(0);
 	const offset = Math.min(wanted, last);
+	// Relative to the latest state: keys may come faster than Ink re-renders (a held PgDn).
+	const move = (by: number) => setOffset(now => Math.max(0, Math.min(last, Math.min(now, last) + by)));
 	useInput(
 		(input, key) => {
-			if (key.downArrow || input === 'j') setOffset(Math.min(last, offset + 1));
-			else if (key.upArrow || input === 'k') setOffset(Math.max(0, offset - 1));
-			else if (key.pageDown || input === ' ') setOffset(Math.min(last, offset + size - 1));
-			else if (key.pageUp) setOffset(Math.max(0, offset - size + 1));
+			if (key.downArrow || input === 'j') move(1);
+			else if (key.upArrow || input === 'k') move(-1);
+			else if (key.pageDown || input === ' ') move(size - 1);
+			else if (key.pageUp) move(1 - size);
 			else if (key.home) setOffset(0);
 			else if (key.end) setOffset(last);
 		},
