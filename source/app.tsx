@@ -290,6 +290,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					items={state.outcomes.map(({result, done}) => ({id: result.id, status: result.status, message: result.message, done}))}
 					dryRun={host.dryRun}
 					backups={host.journal.size > 0 ? host.journal.dir : undefined}
+					root={host.root}
 					domain={state.answers.domain}
 					fqdn={state.answers.fqdn}
 					interrupted={state.stopping}

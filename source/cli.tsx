@@ -15,6 +15,9 @@ const version = typeof VERSION === 'string' ? VERSION : '0.0.0-dev';
 
 const print = (text: string) => process.stdout.write(text + '\n');
 
+/** As ink decides it: a CI variable of any value but 0/false means "no live frames". */
+const inCI = () => 'CI' in process.env && process.env.CI !== '0' && process.env.CI !== 'false';
+
 async function checkRoot(root: string | undefined): Promise<void> {
 	if (root === undefined) return;
 	const s = await fs.stat(root).catch(() => undefined);
@@ -51,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
 	const host = new Host({root: options.root, dryRun: options.dryRun && !options.undo});
 	if (options.undo && options.dryRun) throw new UsageError('undo has no dry run: it only puts back the backups of the last run');
 	const answers = await resolveAnswers(options, host);
-	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !options.yes && !options.json && !process.env.CI && !options.undo;
+	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !options.yes && !options.json && !inCI() && !options.undo;
 	// The wizard asks for the passwords it needs; only the headless path must have them up front.
 	// undo only puts back backups: it needs no password.
 	if (!options.undo) checkAnswers(answers, interactive ? {...options, dryRun: true} : options);

@@ -35,6 +35,12 @@ test('a dry run summary says nothing was changed', () => {
 	unmount();
 });
 
+test('under --root, the undo command names the tree', () => {
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" domain="example.test" fqdn="mail.example.test" />);
+	assert.match(lastFrame()!, /Undo this run: mail-setup undo --root \/t/);
+	unmount();
+});
+
 test('the start screen: mode, target, versions (missing ones too), stage states; Enter starts', async () => {
 	let choice: string | undefined;
 	const {stdin, lastFrame, unmount} = render(

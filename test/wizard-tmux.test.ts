@@ -64,7 +64,7 @@ after(() => {
 	if (tree) fs.rmSync(tree, {recursive: true, force: true});
 });
 
-test('Enter through the whole dry run in a real 80x30 terminal', async () => {
+test('Enter through the whole dry run in a real 80x30 terminal', async t => {
 	const before = fingerprint(tree);
 	const seen: string[] = [];
 	tmux('send-keys', '-t', session, '-l', `clear; node bin/mail-setup.js --dry-run --root ${tree} --fqdn mail.example.test; echo EXIT=$?`);
@@ -74,7 +74,7 @@ test('Enter through the whole dry run in a real 80x30 terminal', async () => {
 	const firstScreenMs = Date.now() - started;
 	assert.ok(first, `no start screen:\n${screen()}`);
 	seen.push(first);
-	console.log(`# first screen after ${firstScreenMs} ms`);
+	t.diagnostic(`first screen after ${firstScreenMs} ms`);
 	assert.ok(firstScreenMs < 2000, `first screen took ${firstScreenMs} ms`);
 	assert.match(first, /dry run/);
 

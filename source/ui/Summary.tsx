@@ -16,13 +16,15 @@ export interface SummaryProps {
 	dryRun: boolean;
 	/** Directory with this run's backups, when a file was changed. */
 	backups?: string;
+	/** The --root tree, when not the real root: undo needs it too. */
+	root?: string;
 	domain: string;
 	fqdn: string;
 	/** The operator quit or pressed Ctrl-C. */
 	interrupted?: boolean;
 }
 
-export function Summary({items, dryRun, backups, domain, fqdn, interrupted}: SummaryProps) {
+export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted}: SummaryProps) {
 	const count = (status: Status) => items.filter(item => item.status === status).length;
 	const failed = count('fail') > 0;
 	const width = Math.max(...items.map(item => item.id.length)) + 2;
@@ -44,7 +46,7 @@ export function Summary({items, dryRun, backups, domain, fqdn, interrupted}: Sum
 			) : backups ? (
 				<Text wrap="wrap">
 					Backups of every changed file: {backups}
-					{'\n'}Undo this run: <Text bold>mail-setup undo</Text>
+					{'\n'}Undo this run: <Text bold>mail-setup undo{root === '/' ? '' : ` --root ${root}`}</Text>
 				</Text>
 			) : (
 				<Text>No file was changed, so there is nothing to undo.</Text>

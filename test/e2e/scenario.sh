@@ -179,8 +179,8 @@ done
 # What no client sees: the postmaster address (lda) and the locked-down /etc/dovecot (permissions).
 postmaster="$(srv 30 doveconf -h postmaster_address 2>&1)" || true
 [[ "$postmaster" == "postmaster@$DOMAIN" ]] || fail "lda: doveconf -h postmaster_address says '$postmaster', not postmaster@$DOMAIN"
-open_files="$(find "$(r /etc/dovecot)" -perm /o=rwx -printf '%P ' ; find "$(r /etc/dovecot)" ! -user mail -printf '%P ')"
-[[ -z "$open_files" ]] || fail "permissions: in /etc/dovecot, readable by others or not owned by mail: $open_files"
+open_files="$(find "$(r /etc/dovecot)" \( -perm /o=rwx -o ! -user mail \) -printf '%P\n' | sort)"
+[[ -z "$open_files" ]] || fail "permissions: $(wc -l <<<"$open_files") paths in /etc/dovecot readable by others or not owned by mail: $(head -4 <<<"$open_files" | paste -sd' ') …"
 
 # --- 4. from the laptop: mail-setup check and independent clients -----------------------------------
 phase laptop-check
