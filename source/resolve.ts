@@ -29,6 +29,11 @@ export async function detectDovecot(host: Host): Promise<DovecotSyntax> {
 	return version.exitCode === 0 ? syntaxOf(version.stdout) : '2.3';
 }
 
+/** Undo quote() of the Dovecot stages and the option file: "…" with \\ escapes. */
+export function unquote(value: string): string {
+	return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+}
+
 async function defaultFqdn(host: Host): Promise<string> {
 	const mailname = (await host.read('/etc/mailname'))?.trim();
 	if (mailname?.includes('.')) return mailname;
@@ -52,7 +57,19 @@ export async function readBack(host: Host, syntax: DovecotSyntax): Promise<Parti
 	if (syntax === '2.3') {
 		const connect = (await parse('/etc/dovecot/dovecot-sql.conf.ext'))?.get([], 'connect') ?? '';
 		const field = (name: string) => connect.match(new RegExp(`(?:^|\\s)${name}=(\\S+)`))?.[1];
-		Object.assign(found, {dbHost: field('host'), dbName: field('dbname'), dbUser: field('user'), dbPassword: field('password')});
+		// A password with spaces lives in the option file (see the dovecot-sql stage).
+		const optionFile = (await host.read('/etc/dovecot/dovecot-sql.my.cnf'))?.match(/^password = "((?:[^"\\]|\\.)*)"$/m)?.[1];
+		const dbPassword = field('password') ?? (optionFile === undefined ? undefined : unquote(`"${optionFile}"`));
+		Object.assign(found, {dbHost: field('host'), dbName: field('dbname'), dbUser: field('user'), dbPassword});
+	} else {
+		const text = (await host.read('/etc/dovecot/conf.d/auth-sql.conf.ext')) ?? '';
+		const dbHost = text.match(/^\s*mysql\s+(\S+)\s*\{/m)?.[1];
+		const sql = dbHost ? await parse('/etc/dovecot/conf.d/auth-sql.conf.ext') : undefined;
+		const field = (name: string) => {
+			const value = sql?.get([`mysql ${dbHost}`], name);
+			return value === undefined ? undefined : unquote(value);
+		};
+		Object.assign(found, {dbHost, dbName: field('dbname'), dbUser: field('user'), dbPassword: field('password')});
 	}
 	const ssl = await parse('/etc/dovecot/conf.d/10-ssl.conf');
 	const cert = ssl?.get([], syntax === '2.4' ? 'ssl_server_cert_file' : 'ssl_cert')?.replace(/^</, '');

@@ -210,3 +210,15 @@ test('SIGINT while applying: exit 130, no temp file, every file whole', async ()
 	assert.equal(cli(['undo', '--root', root]).code, 0);
 	assert.equal(fingerprint(root), fingerprint(stock12), 'undo after an interrupt returns to the start');
 });
+
+for (const release of [12, 13] as const) {
+	test(`Debian ${release}: a rerun with no answers reads them back from the earlier run and changes nothing`, async () => {
+		const root = await makeStockTree(release);
+		const first = cli(['dovecot-sql', 'lda', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-name', 'mail_db', '--db-password-file', dbPasswordFile]);
+		assert.equal(first.code, 0, first.stdout + first.stderr);
+		assert.equal(JSON.parse(first.stdout).stages[0].changes.length > 0, true);
+		const again = cli(['dovecot-sql', 'lda', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test']);
+		assert.equal(again.code, 0, again.stdout + again.stderr);
+		for (const stage of JSON.parse(again.stdout).stages) assert.deepEqual(stage.changes, [], stage.id);
+	});
+}
