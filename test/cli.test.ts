@@ -222,3 +222,48 @@ for (const release of [12, 13] as const) {
 		for (const stage of JSON.parse(again.stdout).stages) assert.deepEqual(stage.changes, [], stage.id);
 	});
 }
+
+for (const release of [12, 13] as const) {
+	test(`Debian ${release}: certificate, dovecot-ssl, postfix, submission — the pair, master.cf and main.cf as Postfix sees them`, async () => {
+		const root = await makeStockTree(release);
+		const args = ['certificate', 'dovecot-ssl', 'postfix', 'submission', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile];
+		// A server whose mail domain is also a local destination: it must come out.
+		execFileSync('postconf', ['-c', path.join(root, 'etc/postfix'), '-e', 'mydestination = $myhostname, example.test, localhost']);
+		const run = cli(args);
+		assert.equal(run.code, 0, run.stdout + run.stderr);
+		const cert = path.join(root, 'etc/ssl/certs/mail.example.test.crt');
+		const key = path.join(root, 'etc/ssl/private/mail.example.test.key');
+		const text = execFileSync('openssl', ['x509', '-in', cert, '-noout', '-text'], {encoding: 'utf8'});
+		assert.match(text, /Public-Key: \(4096 bit\)/);
+		assert.match(text, /Subject: CN ?= ?mail.example.test/);
+		assert.match(text, /DNS:mail.example.test/);
+		assert.match(text, /sha256WithRSAEncryption/);
+		assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+		const modulus = (args: string[]) => execFileSync('openssl', args, {encoding: 'utf8'}).trim();
+		assert.equal(modulus(['x509', '-in', cert, '-noout', '-modulus']), modulus(['rsa', '-in', key, '-noout', '-modulus']), 'key matches');
+		const dir = path.join(root, 'etc/postfix');
+		const hourAgo = new Date(Date.now() - 3_600_000); // postconf pauses on files younger than a second
+		for (const name of fs.readdirSync(dir)) fs.utimesSync(path.join(dir, name), hourAgo, hourAgo);
+		const entries = execFileSync('postconf', ['-c', dir, '-M', 'submission/inet'], {encoding: 'utf8'}).trim().split('\n');
+		assert.equal(entries.length, 1, 'exactly one submission entry');
+		const options = execFileSync('postconf', ['-c', dir, '-P', 'submission/inet'], {encoding: 'utf8'});
+		for (const option of ['syslog_name = postfix/submission', 'smtpd_tls_security_level = encrypt', 'smtpd_sasl_auth_enable = yes', 'smtpd_client_restrictions = permit_sasl_authenticated,reject', 'smtpd_sasl_type = dovecot', 'smtpd_sasl_path = private/auth', 'smtpd_sasl_security_options = noanonymous', 'smtpd_recipient_restrictions = permit_sasl_authenticated,reject_non_fqdn_recipient,reject_unauth_destination']) {
+			assert.ok(options.includes(`submission/inet/${option}\n`), option);
+		}
+		const main = (name: string) => execFileSync('postconf', ['-c', dir, '-h', name], {encoding: 'utf8'}).trim();
+		assert.equal(main('smtpd_tls_cert_file'), '/etc/ssl/certs/mail.example.test.crt');
+		assert.equal(main('smtpd_tls_key_file'), '/etc/ssl/private/mail.example.test.key');
+		assert.equal(main('smtpd_tls_auth_only'), 'yes');
+		assert.equal(main('virtual_transport'), 'lmtp:unix:private/dovecot-lmtp');
+		assert.equal(main('virtual_mailbox_maps'), 'mysql:/etc/postfix/mysql-virtual-mailbox-maps.cf');
+		assert.equal(main('mydestination'), '$myhostname, localhost', 'the mail domain is out of mydestination');
+		const map = path.join(dir, 'mysql-virtual-mailbox-maps.cf');
+		assert.equal(fs.statSync(map).mode & 0o777, 0o640);
+		assert.match(fs.readFileSync(map, 'utf8'), /^hosts = 127.0.0.1$/m);
+		const before = fingerprint(root);
+		const again = cli(args);
+		assert.equal(again.code, 0);
+		for (const stage of JSON.parse(again.stdout).stages) assert.deepEqual(stage.changes, [], stage.id);
+		assert.equal(fingerprint(root), before, 'a rerun changes no byte');
+	});
+}

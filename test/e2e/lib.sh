@@ -64,10 +64,14 @@ inroot() {
 	fi
 }
 # Run on the laptop: this machine's tools, the other namespace. Usage: lap SECONDS COMMAND...
+# Each command's exit code and duration go to $LOGS/laptop.log (where the time goes).
 lap() {
-	local limit="$1"
+	local limit="$1" t0 rc=0
 	shift
-	timeout "$limit" ip netns exec "$LAPTOP_NS" "$@"
+	t0="$(now)"
+	timeout "$limit" ip netns exec "$LAPTOP_NS" "$@" || rc=$?
+	printf '%5s s  exit %3s  %s\n' "$(elapsed "$t0")" "$rc" "${*:1:6}" >>"$LOGS/laptop.log"
+	return "$rc"
 }
 
 # --- network namespaces -------------------------------------------------------------------------
