@@ -60,7 +60,9 @@ export async function main(argv: string[]): Promise<number> {
 	if (!options.undo) checkAnswers(answers, interactive ? {...options, dryRun: true} : options);
 	const list = stagesFor(options.stages);
 	const skipLive = options.root !== undefined && options.stages.length === 0;
-	const release = host.dryRun ? async () => {} : await acquire(host.real('/var/backups/mail-setup/.lock'));
+	// `check` alone writes nothing: it runs on an operator's laptop, as any user, with no /var/backups to lock.
+	const readOnly = !options.undo && list.every(stage => stage.id === 'check');
+	const release = host.dryRun || readOnly ? async () => {} : await acquire(host.real('/var/backups/mail-setup/.lock'));
 	onInterrupt(host, release);
 	try {
 		if (options.undo) return await undo(host, options);

@@ -16,6 +16,7 @@ PATH_IN=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 log() { printf '[e2e %s] %s\n' "${REL:-}" "$*" >&2; }
 fail() {
 	printf '[e2e %s] FAIL: %s\n' "${REL:-}" "$*" >&2
+	[[ -z "${LOGS:-}" || ! -d "$LOGS" ]] || printf '%s\n' "$*" >"$LOGS/failure.txt" # for run.sh's summary
 	exit 1
 }
 
@@ -39,29 +40,25 @@ phase() {
 }
 
 # --- where things are ---------------------------------------------------------------------------
-# ROOT is '' for this machine (Debian 12) and the trixie root for Debian 13.
+# use_root DIR: the server's files live under DIR ('' = this machine, Debian 12; the trixie root for 13).
+use_root() {
+	ROOT="$1"
+	local clean=(/usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8)
+	if [[ -n "$ROOT" ]]; then ENTER=(chroot "$ROOT" "${clean[@]}"); else ENTER=("${clean[@]}"); fi
+}
 r() { printf '%s%s' "$ROOT" "$1"; } # a path on the server → the same file seen from here
 
-# Run on the server: inside its namespace, inside its root, with a clean environment.
-# Usage: srv SECONDS COMMAND...
+# Run on the server: inside its namespace and root, with a clean environment. srv SECONDS COMMAND...
 srv() {
 	local limit="$1"
 	shift
-	if [[ -n "$ROOT" ]]; then
-		timeout "$limit" ip netns exec "$SERVER_NS" chroot "$ROOT" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
-	else
-		timeout "$limit" ip netns exec "$SERVER_NS" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
-	fi
+	timeout "$limit" ip netns exec "$SERVER_NS" "${ENTER[@]}" "$@"
 }
-# Same root, no namespace (package installs, file work that needs the root's own tools).
+# In the server's root, outside the namespace (package installs, files). inroot SECONDS COMMAND...
 inroot() {
 	local limit="$1"
 	shift
-	if [[ -n "$ROOT" ]]; then
-		timeout "$limit" chroot "$ROOT" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
-	else
-		timeout "$limit" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 "$@"
-	fi
+	timeout "$limit" "${ENTER[@]}" "$@"
 }
 # Run on the laptop: this machine's tools, the other namespace. Usage: lap SECONDS COMMAND...
 # Each command's exit code and duration go to $LOGS/laptop.log (where the time goes).
@@ -164,15 +161,9 @@ start_mariadb() {
 		fail "mariadb-install-db failed"
 	}
 	# No Debian my.cnf: the bind address and socket are spelled out (Debian's own defaults).
-	if [[ -n "$ROOT" ]]; then
-		ip netns exec "$SERVER_NS" chroot "$ROOT" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 \
-			setsid mariadbd --no-defaults --user=mysql --datadir="$DATADIR" --socket=/run/mysqld/mysqld.sock \
-			--pid-file="$MYSQL_PID" --bind-address=127.0.0.1 --port=3306 </dev/null >"$LOGS/mariadb.log" 2>&1 &
-	else
-		ip netns exec "$SERVER_NS" /usr/bin/env -i PATH="$PATH_IN" HOME=/root LC_ALL=C.UTF-8 \
-			setsid mariadbd --no-defaults --user=mysql --datadir="$DATADIR" --socket=/run/mysqld/mysqld.sock \
-			--pid-file="$MYSQL_PID" --bind-address=127.0.0.1 --port=3306 </dev/null >"$LOGS/mariadb.log" 2>&1 &
-	fi
+	ip netns exec "$SERVER_NS" "${ENTER[@]}" setsid mariadbd --no-defaults --user=mysql --datadir="$DATADIR" \
+		--socket=/run/mysqld/mysqld.sock --pid-file="$MYSQL_PID" --bind-address=127.0.0.1 --port=3306 \
+		</dev/null >"$LOGS/mariadb.log" 2>&1 &
 	local deadline=$((SECONDS + 30))
 	until srv 5 mariadb-admin --no-defaults --socket=/run/mysqld/mysqld.sock ping >/dev/null 2>&1; do
 		if ((SECONDS >= deadline)); then

@@ -30,6 +30,9 @@ step() { # step NAME COMMAND...: a timed preparation step
 
 step "install stack (Debian 12)" timeout 1500 bash test/setup/install-stack.sh
 [[ " $RELEASES " != *" 13 "* ]] || step "trixie root (Debian 13)" timeout 2700 bash test/setup/trixie.sh
+# jq reads the JSON reports; install-stack.sh does not install it.
+JQ='apt-get install -y -q --no-install-recommends jq'
+command -v jq >/dev/null || step "install jq" timeout 600 bash -c "$JQ || { apt-get update -q && $JQ; }"
 step "build" timeout 300 npm run --silent build
 PACK="$(mktemp -d /tmp/mail-setup-pack.XXXXXX)"
 trap 'rm -rf "$PACK"' EXIT
@@ -49,7 +52,10 @@ echo "[e2e] timings (s)" >&2
 awk -F'\t' '{ printf "  %-4s %-28s %7s\n", $1, $2, $3 }' "$TIMINGS" >&2
 printf '  %-4s %-28s %7s\n' '' 'TOTAL' "$total" >&2
 if ((${#failed[@]})); then
-	echo "[e2e] FAILED: Debian ${failed[*]} (logs in $E2E_LOGS)" >&2
+	for rel in "${failed[@]}"; do
+		echo "[e2e] FAILED on Debian $rel: $(cat "$E2E_LOGS/$rel/failure.txt" 2>/dev/null || echo 'see above')" >&2
+	done
+	echo "[e2e] logs in $E2E_LOGS" >&2
 	exit 1
 fi
 echo "[e2e] PASSED: Debian $RELEASES" >&2

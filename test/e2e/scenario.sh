@@ -3,7 +3,8 @@
 #   bash test/e2e/scenario.sh 12   this machine (Debian 12: Dovecot 2.3, Postfix 3.7, MariaDB 10.11)
 #   bash test/e2e/scenario.sh 13   the trixie root (Debian 13: Dovecot 2.4, Postfix 3.10, MariaDB 11.8)
 # Needs: root, the stack installed (test/setup/install-stack.sh), for 13 the trixie root
-# (test/setup/trixie.sh), dist/cli.js built and, for 13, TARBALL=the `npm pack` output.
+# (test/setup/trixie.sh), dist/cli.js built (the server's CLI on 12) and TARBALL=the `npm pack`
+# output (the server's CLI on 13, installed as npx would; the laptop's CLI on both).
 # E2E_BREAK=<stage>: run every stage but that one; the run must then fail naming what broke.
 set -euo pipefail
 
@@ -14,8 +15,8 @@ REPO="$(cd "$HERE/../.." && pwd)"
 source "$HERE/lib.sh"
 
 case "$REL" in
-12) ROOT='' ;;
-13) ROOT="${TRIXIE_ROOT:-$CACHE/trixie}" ;;
+12) use_root '' ;;
+13) use_root "${TRIXIE_ROOT:-$CACHE/trixie}" ;;
 *) fail "usage: scenario.sh 12|13" ;;
 esac
 PRISTINE="$CACHE/pristine-$REL/etc"
@@ -53,7 +54,7 @@ cleanup() {
 	cp "$(r /var/log/postfix.log)" "$(r /var/log/dovecot.log)" "$LOGS/" 2>/dev/null
 	stop_daemons
 	netns_down
-	rm -rf "$(r "$SECRETS")" "$(r "$DATADIR")"
+	rm -rf "$(r "$SECRETS")" "$(r "$DATADIR")" "${LAPTOP_HOME:-}"
 	local m
 	for ((m = ${#MOUNTS[@]} - 1; m >= 0; m--)); do umount -l "${MOUNTS[m]}" 2>/dev/null; done
 	exit "$rc"
@@ -73,11 +74,13 @@ phase reset
 refuse_running_daemons
 if [[ -n "$ROOT" ]]; then
 	[[ -x "$ROOT/usr/sbin/dovecot" ]] || fail "no trixie root at $ROOT: run test/setup/trixie.sh"
-	mount -t proc proc "$ROOT/proc" && MOUNTS+=("$ROOT/proc")
-	mount --bind /dev "$ROOT/dev" && MOUNTS+=("$ROOT/dev")
-	mount --bind /dev/pts "$ROOT/dev/pts" && MOUNTS+=("$ROOT/dev/pts")
-	mount -o bind,ro /sys "$ROOT/sys" && MOUNTS+=("$ROOT/sys")
-	mount -t tmpfs -o mode=755 tmpfs "$ROOT/run" && MOUNTS+=("$ROOT/run")
+	# (a failed mount ends the run: set -e; the trap unmounts what was mounted)
+	mount_in_root() { mount "$@"; MOUNTS+=("${*: -1}"); }
+	mount_in_root -t proc proc "$ROOT/proc"
+	mount_in_root --bind /dev "$ROOT/dev"
+	mount_in_root --bind /dev/pts "$ROOT/dev/pts"
+	mount_in_root -o bind,ro /sys "$ROOT/sys"
+	mount_in_root -t tmpfs -o mode=755 tmpfs "$ROOT/run"
 	mkdir -p "$ROOT/run/lock"
 fi
 for dir in dovecot postfix; do
@@ -94,9 +97,9 @@ inroot 30 postconf -e maillog_file=/var/log/postfix.log
 printf '\n# e2e: no syslog on this machine\nlog_path = /var/log/dovecot.log\n' >>"$(r /etc/dovecot/dovecot.conf)"
 BEFORE="$(manifest before /etc/dovecot /etc/postfix "$CERT" "$KEY")"
 
+[[ -f "${TARBALL:-}" ]] || fail "TARBALL=the npm pack output is needed (run.sh makes it)"
 if [[ -n "$ROOT" ]]; then
 	phase install-tarball
-	[[ -f "${TARBALL:-}" ]] || fail "TARBALL=path of the npm pack output is needed for 13"
 	cp "$TARBALL" "$ROOT/tmp/mail-setup.tgz"
 	# What npx does with a package: unpack it and link its bin; the bundle has no dependencies.
 	inroot 120 npm install -g --offline --no-audit --no-fund --no-update-notifier /tmp/mail-setup.tgz >"$LOGS/npm-install.log" 2>&1 ||
@@ -138,16 +141,18 @@ problems=()
 ((rc == 0)) || problems+=("exit $rc")
 jq -e '.ok == true' "$LOGS/wizard.json" >/dev/null 2>&1 || problems+=("not ok")
 for id in "${ALL_STAGES[@]}"; do
-	st="$(jq -r --arg id "$id" '[.stages[]? | select(.id == $id)][0] | if . == null then "not run" else "\(.status): \(.message | split("\n")[0])" end' "$LOGS/wizard.json" 2>/dev/null || echo 'no JSON')"
+	st="$(jq -r --arg id "$id" '[.stages[]? | select(.id == $id)][0] | if . == null then "not run" else "\(.status): \(.message | split("\n")[0])" end' "$LOGS/wizard.json" 2>/dev/null)" || true
+	st="${st:-no JSON report}"
 	[[ "$st" == pass:* ]] || problems+=("stage $id: $st")
 done
 # From the server itself the relay check can only be inconclusive (Postfix trusts it); all others pass.
 for id in "${CHECK_IDS[@]}"; do
-	st="$(jq -r --arg id "$id" '[.checks[]? | select(.id == $id)][0] | if . == null then "not run" else .status end' "$LOGS/wizard.json" 2>/dev/null || echo 'no JSON')"
+	st="$(jq -r --arg id "$id" '[.checks[]? | select(.id == $id)][0] | if . == null then "not run" else .status end' "$LOGS/wizard.json" 2>/dev/null)" || true
+	st="${st:-no JSON report}"
 	[[ "$st" == pass || ("$id" == smtp-relay-refused && "$st" == inconclusive) ]] || problems+=("check $id: $st")
 done
 jq -r '"  stages: " + ([.stages[]? | "\(.id) \(.status)"] | join(", "))' "$LOGS/wizard.json" >&2 || true
-jq -r '.checks[]? | "  check \(.id): \(.status): \(.message)"' "$LOGS/wizard.json" >&2 || true
+jq -r '.checks[]? | "  wizard check \(.id): \(.status): \(.message)"' "$LOGS/wizard.json" >&2 || true
 if ((${#problems[@]})); then
 	[[ -s "$LOGS/wizard.stderr" ]] && sed 's/^/  stderr: /' "$LOGS/wizard.stderr" | head -20 >&2
 	printf '  %s\n' "${problems[@]}" >&2
@@ -185,19 +190,30 @@ open_files="$(find "$(r /etc/dovecot)" ! -type l \( -perm /o=rwx -o ! -user mail
 
 # --- 4. from the laptop: mail-setup check and independent clients -----------------------------------
 phase laptop-check
+# The laptop: an ordinary user (nobody) with the package unpacked as npx would, and no mail server
+# of its own (its /etc/dovecot, /etc/postfix, /var/backups are empty; on 12 the server's share this disk).
+LAPTOP_HOME="$(mktemp -d /tmp/mail-setup-laptop.XXXXXX)"
+tar -xzf "$TARBALL" -C "$LAPTOP_HOME"
+install -m 600 "$(r "$SECRETS/test-password")" "$LAPTOP_HOME/test-password"
+chown -R nobody:nogroup "$LAPTOP_HOME"
 set +e
 t0="$(now)"
-lap 120 node "$REPO/bin/mail-setup.js" check --yes --json --fqdn "$FQDN" --check-host "$SERVER_IP" --test-user "$TEST_USER" \
-	--test-password-file "$(r "$SECRETS/test-password")" >"$LOGS/laptop-check.json" 2>"$LOGS/laptop-check.stderr"
+lap 120 unshare --mount --propagation private sh -c '
+	for dir in /etc/dovecot /etc/postfix /var/backups; do mount -t tmpfs -o mode=755 tmpfs "$dir"; done
+	home="$1"; shift
+	exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin HOME="$home" node "$home/package/bin/mail-setup.js" "$@"' \
+	sh "$LAPTOP_HOME" check --yes --json --fqdn "$FQDN" --check-host "$SERVER_IP" --test-user "$TEST_USER" \
+	--test-password-file "$LAPTOP_HOME/test-password" >"$LOGS/laptop-check.json" 2>"$LOGS/laptop-check.stderr"
 rc=$?
 CHECK_S="$(elapsed "$t0")"
 set -e
 printf '%s\t%s\t%s\n' "$REL" "mail-setup check (laptop)" "$CHECK_S" >>"$TIMINGS"
-jq -r '.checks[]? | "  check \(.id): \(.status): \(.message)"' "$LOGS/laptop-check.json" >&2 || true
+jq -r '.checks[]? | "  laptop check \(.id): \(.status): \(.message)"' "$LOGS/laptop-check.json" >&2 || true
 problems=()
 ((rc == 0)) || problems+=("exit $rc")
 for id in "${CHECK_IDS[@]}"; do
-	st="$(jq -r --arg id "$id" '[.checks[]? | select(.id == $id)][0] | if . == null then "not run" else .status end' "$LOGS/laptop-check.json" 2>/dev/null || echo 'no JSON')"
+	st="$(jq -r --arg id "$id" '[.checks[]? | select(.id == $id)][0] | if . == null then "not run" else .status end' "$LOGS/laptop-check.json" 2>/dev/null)" || true
+	st="${st:-no JSON report}"
 	[[ "$st" == pass ]] || problems+=("check $id: $st")
 done
 if ((${#problems[@]})); then
