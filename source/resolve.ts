@@ -23,7 +23,7 @@ async function secret(file: string | undefined, env: string | undefined, flag: s
 
 /** 2.4 trees say so in their first setting; else ask the installed binary. */
 export async function detectDovecot(host: Host): Promise<DovecotSyntax> {
-	const main = await host.read('/etc/dovecot/dovecot.conf');
+	const main = await host.read('/etc/dovecot/dovecot.conf').catch(() => undefined);
 	if (main !== undefined) return /^\s*dovecot_config_version\s*=/m.test(main) ? '2.4' : '2.3';
 	const version = await host.probe(['dovecot', '--version']);
 	return version.exitCode === 0 ? syntaxOf(version.stdout) : '2.3';
@@ -35,7 +35,7 @@ export function unquote(value: string): string {
 }
 
 async function defaultFqdn(host: Host): Promise<string> {
-	const mailname = (await host.read('/etc/mailname'))?.trim();
+	const mailname = (await host.read('/etc/mailname').catch(() => undefined))?.trim();
 	if (mailname?.includes('.')) return mailname;
 	return os.hostname().includes('.') ? os.hostname() : 'mail.example.com';
 }
@@ -43,8 +43,10 @@ async function defaultFqdn(host: Host): Promise<string> {
 /** On a rerun, what the earlier run wrote is the best default. */
 export async function readBack(host: Host, syntax: DovecotSyntax): Promise<Partial<Answers>> {
 	const found: Partial<Answers> = {};
+	// Unreadable (a non-root `check` on the locked-down server) is "no earlier answers", not an error.
+	const read = (path: string) => host.read(path).catch(() => undefined);
 	const parse = async (path: string) => {
-		const text = await host.read(path);
+		const text = await read(path);
 		try {
 			return text === undefined ? undefined : DovecotConfig.parse(text, path);
 		} catch {
@@ -58,11 +60,11 @@ export async function readBack(host: Host, syntax: DovecotSyntax): Promise<Parti
 		const connect = (await parse('/etc/dovecot/dovecot-sql.conf.ext'))?.get([], 'connect') ?? '';
 		const field = (name: string) => connect.match(new RegExp(`(?:^|\\s)${name}=(\\S+)`))?.[1];
 		// A password with spaces lives in the option file (see the dovecot-sql stage).
-		const optionFile = (await host.read('/etc/dovecot/dovecot-sql.my.cnf'))?.match(/^password = "((?:[^"\\]|\\.)*)"$/m)?.[1];
+		const optionFile = (await read('/etc/dovecot/dovecot-sql.my.cnf'))?.match(/^password = "((?:[^"\\]|\\.)*)"$/m)?.[1];
 		const dbPassword = field('password') ?? (optionFile === undefined ? undefined : unquote(`"${optionFile}"`));
 		Object.assign(found, {dbHost: field('host'), dbName: field('dbname'), dbUser: field('user'), dbPassword});
 	} else {
-		const text = (await host.read('/etc/dovecot/conf.d/auth-sql.conf.ext')) ?? '';
+		const text = (await read('/etc/dovecot/conf.d/auth-sql.conf.ext')) ?? '';
 		const dbHost = text.match(/^\s*mysql\s+(\S+)\s*\{/m)?.[1];
 		const sql = dbHost ? await parse('/etc/dovecot/conf.d/auth-sql.conf.ext') : undefined;
 		const field = (name: string) => {

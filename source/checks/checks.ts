@@ -173,7 +173,7 @@ async function relayRefused(ctx: Ctx, thisMachine: boolean): Promise<Verdict> {
 	});
 	if (!thisMachine || verdict.status === 'inconclusive') return verdict;
 	// From the server itself Postfix trusts us (mynetworks), so relaying proves nothing either way.
-	const advice = `Postfix trusts connections from the server itself (mynetworks), so only a check from outside says whether it is an open relay: run \`npx mail-setup check --check-host ${o.fqdn} --fqdn ${o.fqdn}\` from another machine.`;
+	const advice = `Postfix trusts connections from the server itself (mynetworks), so only a check from outside says whether it is an open relay: run \`npx mail-setup check --check-host ${o.fqdn} --fqdn ${o.fqdn} --test-user ${o.testUser} --test-password-file FILE\` from another machine.`;
 	const seen = verdict.status === 'fail' ? 'relaying was accepted from this machine, as expected for a trusted host' : 'relaying was refused even from this machine (a good sign)';
 	return {status: 'inconclusive', message: `${o.checkHost} is this machine: ${seen}. ${advice}`};
 }

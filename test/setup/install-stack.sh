@@ -5,7 +5,7 @@
 # Fast no-op when everything is installed and the snapshot exists.
 set -euo pipefail
 
-PACKAGES="postfix postfix-mysql dovecot-core dovecot-imapd dovecot-lmtpd dovecot-mysql mariadb-server swaks libnet-ssleay-perl curl debootstrap iproute2 tmux openssl"
+PACKAGES="postfix postfix-mysql dovecot-core dovecot-imapd dovecot-lmtpd dovecot-mysql mariadb-server swaks libnet-ssleay-perl curl debootstrap iproute2 tmux openssl jq"
 # Packages whose postinst writes the files we snapshot.
 CONFIG_PACKAGES="postfix postfix-mysql dovecot-core dovecot-imapd dovecot-lmtpd dovecot-mysql"
 RELEASE="$(. /etc/os-release && echo "${VERSION_ID%%.*}")"
