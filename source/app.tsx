@@ -28,7 +28,7 @@ type Screen =
 	| {kind: 'start'}
 	| {kind: 'questions'; optional: Set<Field>}
 	| {kind: 'planning'; index: number}
-	| {kind: 'confirm'; index: number; preview: Preview}
+	| {kind: 'confirm'; index: number; preview: Preview; again: boolean}
 	| {kind: 'applying'; index: number}
 	| {kind: 'result'; index: number; result: StageResult}
 	| {kind: 'summary'}
@@ -43,6 +43,7 @@ interface State {
 	screen: Screen;
 	versions: Versions;
 	early: Partial<Record<StageId, EarlyState>>;
+	rerun: StageId[]; // marked done, but the operator asked (Space on the start screen) to run them again
 	answers: Answers;
 	outcomes: Outcome[];
 	lines: string[]; // live output of the step in progress
@@ -155,9 +156,15 @@ export async function wizard(props: AppProps, store: WizardStore): Promise<numbe
 	}
 
 	const ctx: StageContext = {answers, host, onLine: line => store.set(state => ({lines: [...state.lines, line].slice(-200)}))};
+	// Toggled on the start screen: only a stage marked done could be, and only those marks still hold.
+	const rerun = new Set(store.state.rerun.filter(id => store.state.early[id] === 'done'));
 	let failed = false;
 	for (const [index, stage] of stages.entries()) {
-		const outcome = await runStage(stage, index, ctx, store, failed ? 'not run: an earlier stage failed' : skip(stage) ? 'not run under --root: name it to run it against this machine' : undefined);
+		const again = rerun.has(stage.id);
+		// Running the certificate again means a new pair, as --renew does.
+		const stageCtx = again && stage.id === 'certificate' ? {...ctx, answers: {...answers, renew: true}} : ctx;
+		const why = failed ? 'not run: an earlier stage failed' : skip(stage) ? 'not run under --root: name it to run it against this machine' : undefined;
+		const outcome = await runStage(stage, index, stageCtx, store, why, again);
 		store.set(state => ({outcomes: [...state.outcomes, outcome]}));
 		if (outcome.result.status === 'fail') failed = true;
 	}
@@ -165,7 +172,8 @@ export async function wizard(props: AppProps, store: WizardStore): Promise<numbe
 	return store.state.stopping ? 130 : failed ? 1 : 0;
 }
 
-async function runStage(stage: Stage, index: number, ctx: StageContext, store: WizardStore, skipWhy: string | undefined): Promise<Outcome> {
+/** again: asked to run again, so a done stage is not passed through: it asks, and applies even with nothing to change. */
+async function runStage(stage: Stage, index: number, ctx: StageContext, store: WizardStore, skipWhy: string | undefined, again = false): Promise<Outcome> {
 	if (store.state.stopping) return {result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false};
 	if (skipWhy) return {result: skippedResult(stage.id, skipWhy), done: false};
 	store.set({screen: {kind: 'planning', index}, lines: []});
@@ -178,9 +186,9 @@ async function runStage(stage: Stage, index: number, ctx: StageContext, store: W
 		await store.ask({kind: 'result', index, result});
 		return {result, done: false};
 	}
-	const done = isDone(p);
+	const done = !again && isDone(p);
 	if (!done) {
-		const choice = await store.ask<Choice>({kind: 'confirm', index, preview: p});
+		const choice = await store.ask<Choice>({kind: 'confirm', index, preview: p, again});
 		if (choice === 'quit') {
 			store.stop();
 			return {result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false};
@@ -242,8 +250,9 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					root={host.root}
 					isRoot={process.getuid?.() === 0}
 					versions={state.versions}
-					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking'}))}
+					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking', again: state.rerun.includes(stage.id)}))}
 					onChoice={answer}
+					onToggle={id => store.set(s => ({rerun: s.rerun.includes(id) ? s.rerun.filter(other => other !== id) : [...s.rerun, id]}))}
 				/>
 			);
 			break;
@@ -271,7 +280,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					trail={trail(screen.index)}
 					changes={screen.preview.files.map(file => file.report)}
 					commands={screen.preview.plan.commands}
-					notes={screen.preview.plan.notes}
+					notes={screen.again ? ['↻ run again, as asked on the start screen', ...screen.preview.plan.notes] : screen.preview.plan.notes}
 					dryRun={host.dryRun}
 					rows={rows}
 					columns={columns}
@@ -314,6 +323,7 @@ export function createStore(answers: Answers): WizardStore {
 		screen: {kind: 'start'},
 		versions: {Dovecot: undefined, Postfix: undefined, MariaDB: undefined, OpenSSL: undefined},
 		early: {},
+		rerun: [],
 		answers,
 		outcomes: [],
 		lines: [],

@@ -1,5 +1,6 @@
 // The first screen: what was found on the machine, dry run or live, and the stages with their state.
 import {Box, Text, useInput} from 'ink';
+import {useState} from 'react';
 import type {StageId} from '../types.js';
 import {tint} from './theme.js';
 
@@ -12,6 +13,8 @@ export interface StartStage {
 	id: StageId;
 	title: string;
 	state: EarlyState;
+	/** Marked done, but the operator asked to run it again. */
+	again?: boolean;
 }
 
 export interface StartScreenProps {
@@ -21,6 +24,8 @@ export interface StartScreenProps {
 	versions: Versions;
 	stages: StartStage[];
 	onChoice(choice: 'start' | 'quit'): void;
+	/** Space on a stage marked done: run it again (or not) instead of passing it through. */
+	onToggle?(id: StageId): void;
 }
 
 const states: Record<EarlyState, {text: string; color?: string}> = {
@@ -30,6 +35,7 @@ const states: Record<EarlyState, {text: string; color?: string}> = {
 	skipped: {text: '– not run', color: 'yellow'},
 	error: {text: '✘ cannot plan', color: 'red'},
 };
+const again = {text: '↻ run again', color: 'cyan'};
 
 function Version({name, value}: {name: string; value: string | null | undefined}) {
 	return (
@@ -40,10 +46,15 @@ function Version({name, value}: {name: string; value: string | null | undefined}
 	);
 }
 
-export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice}: StartScreenProps) {
+export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, onToggle}: StartScreenProps) {
+	const [cursor, setCursor] = useState(0);
+	const current = stages[Math.min(cursor, stages.length - 1)];
 	useInput((input, key) => {
 		if (key.return) onChoice('start');
 		else if (input === 'q') onChoice('quit');
+		else if (key.upArrow) setCursor(now => Math.max(0, now - 1));
+		else if (key.downArrow) setCursor(now => Math.min(stages.length - 1, now + 1));
+		else if (input === ' ' && current?.state === 'done') onToggle?.(current.id);
 	});
 	const width = Math.max(...stages.map(stage => stage.id.length)) + 2;
 	return (
@@ -69,19 +80,22 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice}: 
 			</Text>
 			<Text> </Text>
 			<Text bold>Stages, in order:</Text>
-			{stages.map(stage => (
-				<Text key={stage.id} wrap="truncate-end">
-					{'  '}
-					{stage.id.padEnd(width)}
-					<Text color={states[stage.state].color && tint(states[stage.state].color!)} dimColor={stage.state === 'checking'}>
-						{states[stage.state].text.padEnd(16)}
+			{stages.map(stage => {
+				const shown = stage.state === 'done' && stage.again ? again : states[stage.state];
+				return (
+					<Text key={stage.id} wrap="truncate-end">
+						{stage === current ? <Text bold>▸ </Text> : '  '}
+						{stage.id.padEnd(width)}
+						<Text color={shown.color && tint(shown.color)} dimColor={stage.state === 'checking'}>
+							{shown.text.padEnd(16)}
+						</Text>
+						<Text dimColor>{stage.title}</Text>
 					</Text>
-					<Text dimColor>{stage.title}</Text>
-				</Text>
-			))}
+				);
+			})}
 			<Text> </Text>
-			<Text>
-				<Text bold>Enter</Text> start · <Text bold>q</Text> quit
+			<Text wrap="truncate-end">
+				<Text bold>↑/↓</Text> move{current?.state === 'done' ? <> · <Text bold>Space</Text> {current.again ? 'keep as done' : 'run again'}</> : ''} · <Text bold>Enter</Text> start · <Text bold>q</Text> quit
 			</Text>
 		</Box>
 	);
