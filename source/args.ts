@@ -105,7 +105,7 @@ Stages (none named = all, in order)
   postfix         main.cf: TLS pair, virtual mailboxes over MySQL maps to Dovecot LMTP
   submission      master.cf: one authenticated submission entry on 587
   reload          restart Dovecot, reload (or start) Postfix
-  check           live checks with openssl s_client: relay refused, IMAPS, submission, closed ports, certificate
+  check           live checks with openssl s_client: relay refused, IMAPS, submission, delivery, closed ports, certificate
 
 Options
   --dry-run                  show every diff and command; change nothing

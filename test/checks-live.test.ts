@@ -5,7 +5,7 @@ import path from 'node:path';
 import {after, test} from 'node:test';
 import {authToken, imapQuote, isThisMachine, runChecks, type CheckOptions} from '../source/checks/checks.ts';
 import type {CheckResult} from '../source/types.ts';
-import {bannerServer, closedPort, imapsServer, makeCert, opensslChildren, silentServer, smtpServer, type Fake, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
+import {bannerServer, closedPort, fakeMailbox, imapsServer, makeCert, opensslChildren, silentServer, smtpServer, type Fake, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
 
 const FQDN = 'mail.example.com';
 const USER = 'tester@example.com';
@@ -25,9 +25,11 @@ interface Setup {
 
 /** A complete fake mail server on loopback; by default everything is right. */
 async function server(setup: Setup = {}): Promise<Required<CheckOptions>['ports']> {
+	// What is submitted on 587 is delivered to the INBOX that IMAPS shows (mailbox-delivery).
+	const mailbox = fakeMailbox();
 	const smtp = await smtpServer({cert: good, localUser: USER, password: PASSWORD, ...setup.smtp});
-	const submission = await smtpServer({cert: good, localUser: USER, password: PASSWORD, ...setup.submission});
-	const imaps = await imapsServer({cert: good, user: USER, password: PASSWORD, ...setup.imaps});
+	const submission = await smtpServer({cert: good, localUser: USER, password: PASSWORD, mailbox, ...setup.submission});
+	const imaps = await imapsServer({cert: good, user: USER, password: PASSWORD, mailbox, ...setup.imaps});
 	open.push(smtp, submission, imaps);
 	return {smtp: smtp.port, submission: submission.port, imaps: imaps.port, imap: setup.imap?.port ?? (await closedPort()), pop3: await closedPort(), pop3s: await closedPort()};
 }
@@ -53,11 +55,12 @@ const ALL_PASS = {
 	'smtp-local-accepted': 'pass',
 	'imaps-login': 'pass',
 	'submission-auth': 'pass',
+	'mailbox-delivery': 'pass',
 	'plaintext-closed': 'pass',
 	'certificate-name': 'pass',
 };
 
-test('a correct server passes all six checks, with transcripts streamed as they happen', async () => {
+test('a correct server passes all seven checks, with transcripts streamed as they happen', async () => {
 	const {results, byId, events, took} = await check(await server());
 	assert.deepEqual(statuses(results), ALL_PASS, JSON.stringify(results, null, 1));
 	assert.deepEqual(
@@ -122,7 +125,7 @@ test('greylisting is a pass with a note; an unknown test mailbox fails with its 
 test('a wrong password fails IMAPS and submission (535 after a 2 s delay, within the default deadline)', async () => {
 	const ports = await server({submission: {authDelayMs: 2000}});
 	const {results, byId, took} = await check(ports, {testPassword: 'not the password', timeoutMs: undefined});
-	assert.deepEqual(statuses(results), {...ALL_PASS, 'imaps-login': 'fail', 'submission-auth': 'fail'});
+	assert.deepEqual(statuses(results), {...ALL_PASS, 'imaps-login': 'fail', 'submission-auth': 'fail', 'mailbox-delivery': 'fail'});
 	assert.match(byId['imaps-login']!.message, /^login: unexpected reply\. Sent: 1 login tester@example\.com "\*\*\*"\. Got: 1 NO \[AUTHENTICATIONFAILED\]/);
 	assert.match(byId['submission-auth']!.message, /^AUTH PLAIN: unexpected reply\. Sent: AUTH PLAIN \*\*\*\. Got: 535 5\.7\.8/);
 	assert.ok(!JSON.stringify(results).includes('not the password'));
@@ -220,7 +223,7 @@ test('no s_client ever has the password or the AUTH token on its command line', 
 	polling = false;
 	await poll;
 	assert.deepEqual(statuses(results), ALL_PASS);
-	assert.equal(spawned.length, 4, 'four s_client sessions: relay, local, imaps, submission');
+	assert.equal(spawned.length, 6, 'six s_client sessions: relay, local, imaps, submission, delivery (587 and 993)');
 	assert.ok(seen.size >= 2, `saw ${seen.size} children`);
 	for (const argv of seen.values()) {
 		assert.equal(argv[1], 's_client');

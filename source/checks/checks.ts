@@ -2,6 +2,7 @@
 import dns from 'node:dns/promises';
 import os from 'node:os';
 import type {CheckResult, CheckStatus} from '../types.js';
+import {mailboxDelivery} from './delivery.js';
 import {probePort, servedCertificate} from './probe.js';
 import {scrub, StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
 
@@ -24,6 +25,8 @@ export interface CheckOptions {
 	thisMachine?: boolean;
 	/** Test hook: every s_client pid as it starts. */
 	onSpawn?: (pid: number | undefined) => void;
+	/** How long mailbox-delivery waits for its message to arrive (default 15 s); tests shorten it. */
+	deliveryWaitMs?: number;
 }
 
 interface Ports {
@@ -55,7 +58,7 @@ interface Ctx {
 
 type Check = (ctx: Ctx) => Promise<Verdict>;
 
-/** Runs the six checks concurrently; `onEvent` gets each transcript line as it happens, already masked. */
+/** Runs the seven checks concurrently; `onEvent` gets each transcript line as it happens, already masked. */
 export async function runChecks(opts: CheckOptions, onEvent?: (id: string, line: string) => void): Promise<CheckResult[]> {
 	const o = {
 		...opts,
@@ -70,6 +73,7 @@ export async function runChecks(opts: CheckOptions, onEvent?: (id: string, line:
 		['smtp-local-accepted', localAccepted],
 		['imaps-login', imapsLogin],
 		['submission-auth', submissionAuth],
+		['mailbox-delivery', mailboxDelivery],
 		['plaintext-closed', plaintextClosed],
 		['certificate-name', certificateName],
 	];

@@ -111,6 +111,12 @@ export interface SmtpOptions {
 	extraEhlo?: number;
 	/** Echo each command back in the reply text (to prove replies are masked too). */
 	echo?: boolean;
+	/** Where a message accepted after DATA is "delivered" (absent: accepted and dropped). */
+	mailbox?: FakeMailbox;
+	/** Delivery happens this long after the message was accepted. */
+	deliveryDelayMs?: number;
+	/** The reply to the end of DATA (default 250 … queued as …). */
+	dataReply?: string;
 }
 
 /** A Postfix-like SMTP server with STARTTLS, AUTH PLAIN and configurable relay answers. */
@@ -126,6 +132,7 @@ export async function smtpServer(opts: SmtpOptions): Promise<Fake> {
 		let writing = false;
 		let authed = false;
 		let secure = false;
+		let message: string[] | undefined; // lines of a message being received after DATA
 		const reply = async (lines: string[]) => {
 			writing = true;
 			for (const [i, line] of lines.entries()) {
@@ -145,6 +152,15 @@ export async function smtpServer(opts: SmtpOptions): Promise<Fake> {
 		};
 		const handle = async (line: string) => {
 			commands.push(line);
+			if (message) {
+				if (line !== '.') return void message.push(line.replace(/^\./, ''));
+				const lines = message;
+				message = undefined;
+				if (opts.dataReply) return reply([opts.dataReply]);
+				const box = opts.mailbox;
+				if (box) setTimeout(() => deliver(box, lines), opts.deliveryDelayMs ?? 0);
+				return reply(['250 2.0.0 Ok: queued as 4FAKE1D']);
+			}
 			if (writing) violations.push(line);
 			const word = line.toUpperCase();
 			if (opts.closeOn && word.startsWith(opts.closeOn.toUpperCase())) {
@@ -193,7 +209,10 @@ export async function smtpServer(opts: SmtpOptions): Promise<Fake> {
 				socket.end();
 				return;
 			}
-			if (word === 'DATA') return reply(['354 End data with <CR><LF>.<CR><LF>']);
+			if (word === 'DATA') {
+				message = [];
+				return reply(['354 End data with <CR><LF>.<CR><LF>']);
+			}
 			return reply(['502 5.5.2 Error: command not recognized']);
 		};
 		let stop = readLines(plain, handle);
@@ -210,6 +229,10 @@ export interface ImapOptions {
 	loginDelayMs?: number;
 	/** Hang up in the middle of the reply to this command word. */
 	closeOn?: string;
+	/** What UID SEARCH, UID STORE and (UID) EXPUNGE see (absent: an INBOX that never gets mail). */
+	mailbox?: FakeMailbox;
+	/** Advertise UIDPLUS (UID EXPUNGE) after login; default true. */
+	uidplus?: boolean;
 }
 
 /** A Dovecot-like IMAPS server: LOGIN, LIST, SELECT, UID FETCH (with a literal), LOGOUT. */
@@ -233,11 +256,13 @@ export async function imapsServer(opts: ImapOptions): Promise<Fake> {
 				await new Promise(resolve => setTimeout(resolve, opts.loginDelayMs ?? 0));
 				const quoted = rest.slice(1).join(' ');
 				const password = quoted.slice(1, -1).replace(/\\(.)/g, '$1');
-				if (rest[0] === opts.user && password === opts.password) return say(`${tag} OK [CAPABILITY IMAP4rev1] Logged in`);
+				if (rest[0] === opts.user && password === opts.password) return say(`${tag} OK [CAPABILITY IMAP4rev1${opts.uidplus === false ? '' : ' UIDPLUS'}] Logged in`);
 				return say(`${tag} NO [AUTHENTICATIONFAILED] Authentication failed.`);
 			}
 			if (verb === 'LIST') return say('* LIST (\\HasNoChildren) "." INBOX', `${tag} OK List completed.`);
 			if (verb === 'SELECT') return say('* FLAGS (\\Answered \\Seen)', '* 1 EXISTS', '* OK [UIDVALIDITY 1] UIDs valid', `${tag} OK [READ-WRITE] Select completed.`);
+			if (verb === 'NOOP') return say(`${tag} OK NOOP completed.`);
+			if (verb === 'EXPUNGE' || (verb === 'UID' && /^(SEARCH|STORE|EXPUNGE)$/i.test(rest[0] ?? ''))) return say(...mailboxCommand(opts.mailbox ?? fakeMailbox(), tag!, verb, rest));
 			if (verb === 'UID') {
 				// The message body holds a line that looks like the tagged reply: the driver must skip literals.
 				const body = `Subject: hi\r\n\r\n${tag} OK not really\r\n`;
@@ -271,4 +296,59 @@ export function opensslChildren(): {pid: number; argv: string[]}[] {
 		}
 	}
 	return found;
+}
+
+/** A fake INBOX shared by a fake SMTP server (which delivers to it) and a fake IMAPS server (which reads it). */
+export interface FakeMailbox {
+	messages: {uid: number; subject: string; lines: string[]; flags: string[]}[];
+	nextUid: number;
+	/** Every message ever delivered, deleted or not. */
+	delivered: number;
+}
+
+export function fakeMailbox(): FakeMailbox {
+	return {messages: [], nextUid: 1, delivered: 0};
+}
+
+function deliver(box: FakeMailbox, lines: string[]) {
+	const header = lines.slice(0, Math.max(0, lines.indexOf('')));
+	const subject = header.find(line => /^subject:/i.test(line))?.slice(8).trim() ?? '';
+	box.messages.push({uid: box.nextUid++, subject, lines, flags: []});
+	box.delivered++;
+}
+
+/** UID SEARCH SUBJECT "x", UID STORE set +FLAGS (\Deleted), UID EXPUNGE set, EXPUNGE: the reply lines. */
+function mailboxCommand(box: FakeMailbox, tag: string, verb: string, rest: string[]): string[] {
+	const sub = verb === 'UID' ? rest[0]!.toUpperCase() : verb;
+	const args = verb === 'UID' ? rest.slice(1) : rest;
+	const inSet = (set: string) => (uid: number) => set.split(',').some(part => Number(part) === uid);
+	const expunge = (keep: (uid: number) => boolean) => {
+		const lines: string[] = [];
+		for (let i = box.messages.length - 1; i >= 0; i--) {
+			const m = box.messages[i]!;
+			if (m.flags.includes('\\Deleted') && keep(m.uid)) {
+				box.messages.splice(i, 1);
+				lines.push(`* ${i + 1} EXPUNGE`);
+			}
+		}
+		return lines;
+	};
+	if (sub === 'SEARCH') {
+		const wanted = /^SUBJECT "(.*)"$/i.exec(args.join(' '))?.[1];
+		if (wanted === undefined) return [`${tag} BAD Unsupported search`];
+		const found = box.messages.filter(m => m.subject.toLowerCase().includes(wanted.toLowerCase())).map(m => m.uid);
+		return [`* SEARCH${found.map(uid => ` ${uid}`).join('')}`, `${tag} OK Search completed.`];
+	}
+	if (sub === 'STORE') {
+		if (args.slice(1).join(' ') !== '+FLAGS (\\Deleted)') return [`${tag} BAD Unsupported store`];
+		const lines: string[] = [];
+		box.messages.forEach((m, i) => {
+			if (!inSet(args[0]!)(m.uid)) return;
+			if (!m.flags.includes('\\Deleted')) m.flags.push('\\Deleted');
+			lines.push(`* ${i + 1} FETCH (UID ${m.uid} FLAGS (${m.flags.join(' ')}))`);
+		});
+		return [...lines, `${tag} OK Store completed.`];
+	}
+	if (sub === 'EXPUNGE' && verb === 'UID') return [...expunge(inSet(args[0] ?? '')), `${tag} OK Expunge completed.`];
+	return [...expunge(() => true), `${tag} OK Expunge completed.`];
 }
