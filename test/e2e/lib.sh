@@ -223,3 +223,81 @@ json_failures() {
 	jq -r '(.stages // [])[] | select(.status != "pass") | "stage \(.id): \(.status): \(.message | split("\n") | .[0:6] | join(" | "))"' "$1" 2>/dev/null || true
 	jq -r '(.checks // [])[] | select(.status == "fail") | "check \(.id): \(.status): \(.message)"' "$1" 2>/dev/null || true
 }
+
+# --- waiting for a change to take effect ----------------------------------------------------------
+# wait_until SECONDS WHAT COMMAND...: run COMMAND every 0.2 s until it succeeds; fail after SECONDS.
+wait_until() {
+	local limit="$1" what="$2" deadline
+	shift 2
+	deadline=$((SECONDS + limit))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || fail "$what: not within $limit s"
+		sleep 0.2
+	done
+}
+port_open() { lap 5 bash -c "exec 3<>/dev/tcp/$SERVER_IP/$1" 2>/dev/null; } # seen from the laptop
+port_closed() { ! port_open "$1"; }
+# Restart Dovecot as the harness stops it (its pid file), start it in the server's namespace and
+# wait until the laptop reaches IMAPS. Started with no inherited stdio (it would hold it forever).
+restart_dovecot() {
+	stop_pidfiles "$(r "$DOVECOT_PID"):dovecot"
+	srv 30 dovecot </dev/null >/dev/null 2>&1 || fail "dovecot did not start (see /var/log/dovecot.log)"
+	wait_until 10 "Dovecot running again" live_pid "$(r "$DOVECOT_PID")" dovecot
+	wait_until 10 "IMAPS (993) reachable after the Dovecot restart" port_open 993
+}
+
+# --- mail-setup check from the laptop -------------------------------------------------------------
+# laptop_check LABEL [PASSWORD_FILE [FQDN]]: `mail-setup check --json` as nobody in the laptop's
+# namespace, the package unpacked as npx would, with no mail server of its own (empty /etc/dovecot,
+# /etc/postfix, /var/backups). Writes $LOGS/LABEL.json and .stderr; sets CHECK_RC; logs the wall time.
+laptop_check() {
+	local label="$1" password_file="${2:-$LAPTOP_HOME/test-password}" fqdn="${3:-$FQDN}" t0 took
+	t0="$(now)"
+	CHECK_RC=0
+	lap 120 unshare --mount --propagation private sh -c '
+		for dir in /etc/dovecot /etc/postfix /var/backups; do mount -t tmpfs -o mode=755 tmpfs "$dir"; done
+		home="$1"; shift
+		exec setpriv --reuid=nobody --regid=nogroup --clear-groups env -i PATH=/usr/bin:/bin HOME="$home" node "$home/package/bin/mail-setup.js" "$@"' \
+		sh "$LAPTOP_HOME" check --yes --json --fqdn "$fqdn" --check-host "$SERVER_IP" --test-user "$TEST_USER" \
+		--test-password-file "$password_file" >"$LOGS/$label.json" 2>"$LOGS/$label.stderr" || CHECK_RC=$?
+	took="$(elapsed "$t0")"
+	printf '%s\t%s\t%s\n' "$REL" "check: $label" "$took" >>"$TIMINGS"
+	log "  mail-setup check ($label): exit $CHECK_RC after $took s"
+}
+# expect_checks LABEL RC [ID...]: the run exited RC, exactly the IDs failed ("fail"), and every other
+# check of CHECK_IDS passed (a check not in CHECK_IDS, e.g. a newer one, must only not fail).
+expect_checks() {
+	local label="$1" want_rc="$2" id st want failed problems=()
+	shift 2
+	jq -r '.checks[]? | "    \(.id): \(.status): \(.message)"' "$LOGS/$label.json" >&2 || true
+	[[ "$CHECK_RC" == "$want_rc" ]] || problems+=("exit $CHECK_RC (expected $want_rc)")
+	for id in "${CHECK_IDS[@]}"; do
+		st="$(jq -r --arg id "$id" '[.checks[]? | select(.id == $id)][0] | if . == null then "not run" else .status end' "$LOGS/$label.json" 2>/dev/null)" || true
+		st="${st:-no JSON report}"
+		want=pass
+		[[ " $* " != *" $id "* ]] || want=fail
+		[[ "$st" == "$want" ]] || problems+=("check $id: $st (expected $want)")
+	done
+	failed="$(jq -r '[.checks[]? | select(.status == "fail") | .id] | sort | join(" ")' "$LOGS/$label.json" 2>/dev/null)" || true
+	[[ "$failed" == "$(printf '%s\n' "$@" | sort | paste -sd' ')" ]] || problems+=("failed: ${failed:-none} (expected: ${*:-none})")
+	if ((${#problems[@]})); then
+		sed 's/^/  stderr: /' "$LOGS/$label.stderr" | head -20 >&2
+		fail "mail-setup check ($label): $(printf '%s\n' "${problems[@]}" | paste -sd, - | sed 's/,/, /g')"
+	fi
+}
+# expect_message LABEL ID REGEX: that check's message matches REGEX (case-insensitive).
+expect_message() {
+	jq -e --arg id "$2" --arg re "$3" '[.checks[]? | select(.id == $id)][0].message | test($re; "i")' "$LOGS/$1.json" >/dev/null 2>&1 ||
+		fail "mail-setup check ($1): the message of $2 does not match /$3/i"
+}
+
+# no_secrets FILE...: fail when a password (or the base64 AUTH PLAIN token made from it) is in a file.
+# SECRET_PATTERNS: the passwords; the tokens are added here.
+no_secrets() {
+	local patterns=() secret found
+	for secret in "${SECRET_PATTERNS[@]}"; do
+		patterns+=(-e "$secret" -e "$(printf '\0%s\0%s' "$TEST_USER" "$secret" | base64 -w0)")
+	done
+	found="$(grep -lF "${patterns[@]}" "$@" 2>/dev/null)" || true
+	[[ -z "$found" ]] || fail "a password or AUTH token appears in: $(paste -sd' ' <<<"$found")"
+}
