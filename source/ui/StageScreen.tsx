@@ -53,15 +53,20 @@ export interface StageInfo {
 	title: string;
 }
 
-function Title({stage}: {stage: StageInfo}) {
+/** The top of every stage screen: where the run is, then which stage this is. */
+function Heading({stage, trail, columns}: {stage: StageInfo; trail: TrailItem[]; columns: number}) {
 	return (
-		<Text wrap="truncate-end">
-			<Text bold>
-				Stage {stage.index + 1} of {stage.total}: {stage.id}
+		<>
+			<Trail items={trail} width={columns} />
+			<Text> </Text>
+			<Text wrap="truncate-end">
+				<Text bold>
+					Stage {stage.index + 1} of {stage.total}: {stage.id}
+				</Text>
+				{' · '}
+				{stage.title}
 			</Text>
-			{' · '}
-			{stage.title}
-		</Text>
+		</>
 	);
 }
 
@@ -104,9 +109,7 @@ export function StageScreen({stage, trail, changes, commands, notes, dryRun, row
 	const height = rows - trailHeight - shownNotes.length - 6;
 	return (
 		<Box flexDirection="column">
-			<Trail items={trail} width={columns} />
-			<Text> </Text>
-			<Title stage={stage} />
+			<Heading stage={stage} trail={trail} columns={columns} />
 			{shownNotes.map((note, i) => (
 				<Text key={i} dimColor wrap="truncate-end">
 					{'  '}
@@ -137,9 +140,7 @@ export function StageRunning({stage, trail, label, lines, rows, columns}: StageR
 	const room = Math.max(1, rows - trailLines(trail, columns).length - 5);
 	return (
 		<Box flexDirection="column">
-			<Trail items={trail} width={columns} />
-			<Text> </Text>
-			<Title stage={stage} />
+			<Heading stage={stage} trail={trail} columns={columns} />
 			<Text> </Text>
 			<Spinner label={label} />
 			{lines.slice(-room).map((line, i) => (
@@ -194,9 +195,7 @@ export function StageResultView({stage, trail, result, dryRun, rows, columns, on
 	const height = rows - trailLines(trail, columns).length - 7;
 	return (
 		<Box flexDirection="column">
-			<Trail items={trail} width={columns} />
-			<Text> </Text>
-			<Title stage={stage} />
+			<Heading stage={stage} trail={trail} columns={columns} />
 			<Text> </Text>
 			<Text bold color={tint(markColor[result.status])}>
 				{marks[result.status]} {verdicts[result.status]}
