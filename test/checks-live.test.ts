@@ -254,3 +254,10 @@ test('this machine: loopback and interface addresses are, a documentation addres
 	if (own) assert.equal(await isThisMachine(own.address), true, own.address);
 	assert.equal(imapQuote('a"b\\c'), '"a\\"b\\\\c"');
 });
+
+test('a login slower than the deadline (Dovecot\'s delay after wrong passwords) is still waited for', async () => {
+	// Deadline 1 s; logins answer after 1.5 s, as Dovecot's auth penalty makes them.
+	const ports = await server({imaps: {loginDelayMs: 1500}, submission: {authDelayMs: 1500}});
+	const {byId} = await check(ports, {timeoutMs: 1000});
+	for (const id of ['imaps-login', 'submission-auth', 'mailbox-delivery']) assert.equal(byId[id]!.status, 'pass', `${id}: ${byId[id]!.message}`);
+});

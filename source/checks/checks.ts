@@ -44,6 +44,9 @@ const OUTSIDE = 'mail-setup-relay-test@example.net';
 // Wrong passwords get 535 only after Dovecot's ~2 s auth delay; postscreen and DNS lookups are slow too.
 const TIMEOUT_MS = 10_000;
 
+/** After wrong passwords Dovecot delays further logins from that address by up to 15 s: logins get twice the deadline. */
+export const loginWait = (o: {timeoutMs: number}) => o.timeoutMs * 2;
+
 interface Verdict {
 	status: CheckStatus;
 	message: string;
@@ -221,7 +224,7 @@ async function imapsLogin(ctx: Ctx): Promise<Verdict> {
 		];
 		for (const [tag, line, shown, step, hint] of steps) {
 			s.send(`${tag} ${line}`, `${tag} ${shown}`);
-			const reply = await s.imap(tag, step);
+			const reply = await s.imap(tag, step, step === 'login' ? loginWait(o) : undefined);
 			if (reply.code !== 'OK') throw s.unexpected(step, reply, hint);
 		}
 		return {status: 'pass' as const, message: `${o.testUser} logs in over IMAPS; LIST, SELECT INBOX, UID fetch and LOGOUT all OK`};
@@ -255,7 +258,7 @@ async function submissionAuth(ctx: Ctx): Promise<Verdict> {
 
 		const token = authToken(o.testUser, o.testPassword);
 		s.send(`AUTH PLAIN ${token}`, 'AUTH PLAIN ***');
-		const login = await s.smtp('AUTH PLAIN');
+		const login = await s.smtp('AUTH PLAIN', loginWait(o));
 		if (login.code !== '235') throw s.unexpected('AUTH PLAIN', login, 'wrong password for the test mailbox (535), or Postfix cannot reach Dovecot\'s auth socket (smtpd_sasl_path=private/auth).');
 
 		s.send(`MAIL FROM:<${o.testUser}>`);

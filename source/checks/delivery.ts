@@ -3,7 +3,7 @@
 // message with a unique Subject, find it over IMAPS, delete it again.
 import crypto from 'node:crypto';
 import type {CheckStatus} from '../types.js';
-import {authToken, imapQuote} from './checks.js';
+import {authToken, imapQuote, loginWait} from './checks.js';
 import {StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
 
 /** What the delivery check needs of runChecks' context (structurally, so checks.ts need not export it). */
@@ -49,7 +49,7 @@ export async function mailboxDelivery(ctx: DeliveryCtx): Promise<DeliveryVerdict
 		const ehlo = await s.smtp('EHLO');
 		if (!ehlo.code.startsWith('2')) throw s.unexpected('EHLO', ehlo, 'the submission service refuses this client.');
 		s.send(`AUTH PLAIN ${authToken(o.testUser, o.testPassword)}`, 'AUTH PLAIN ***');
-		const login = await s.smtp('AUTH PLAIN');
+		const login = await s.smtp('AUTH PLAIN', loginWait(o));
 		if (login.code !== '235') throw s.unexpected('AUTH PLAIN', login, 'wrong password for the test mailbox, or no AUTH on the submission port: see the submission-auth check.');
 		await expect2(s, `MAIL FROM:<${o.testUser}>`, 'MAIL FROM', 'smtpd_sender_restrictions refuse the logged-in user.');
 		await expect2(s, `RCPT TO:<${o.testUser}>`, 'RCPT TO (test mailbox)', 'the test mailbox is not in virtual_users, virtual_mailbox_maps does not find it, or the mail domain is not in virtual_mailbox_domains.');
@@ -83,7 +83,7 @@ export async function mailboxDelivery(ctx: DeliveryCtx): Promise<DeliveryVerdict
 		const command = async (line: string, step: string, hint: string, shown = line): Promise<Reply> => {
 			const tag = `d${++n}`;
 			s.send(`${tag} ${line}`, `${tag} ${shown}`);
-			const reply = await s.imap(tag, step);
+			const reply = await s.imap(tag, step, step === 'login' ? loginWait(o) : undefined);
 			if (reply.code !== 'OK') throw s.unexpected(step, reply, hint);
 			return reply;
 		};

@@ -174,19 +174,19 @@ export class Session {
 		this.child.stdin?.write(`${line}\n`);
 	}
 
-	/** Waits for a complete SMTP reply (its final `ddd ` line). */
-	async smtp(step: string): Promise<Reply> {
+	/** Waits for a complete SMTP reply (its final `ddd ` line); waitMs overrides the session's deadline. */
+	async smtp(step: string, waitMs?: number): Promise<Reply> {
 		const sent = this.lastSent;
-		const lines = await this.waitFor(line => /^\d{3}( |$)/.test(line), step);
+		const lines = await this.waitFor(line => /^\d{3}( |$)/.test(line), step, waitMs);
 		const last = lines.at(-1)!;
 		return {lines, last, code: last.slice(0, 3), sent};
 	}
 
 	/** Waits for IMAP's untagged greeting (`* OK`), or the tagged status of command `tag`. */
-	async imap(tag: string, step: string): Promise<Reply> {
+	async imap(tag: string, step: string, waitMs?: number): Promise<Reply> {
 		const final = tag === '*' ? /^\* (OK|NO|BAD|BYE|PREAUTH)\b/i : new RegExp(`^${tag} (OK|NO|BAD)\\b`, 'i');
 		const sent = this.lastSent;
-		const lines = await this.waitFor(line => final.test(line), step);
+		const lines = await this.waitFor(line => final.test(line), step, waitMs);
 		const last = lines.at(-1)!;
 		return {lines, last, code: final.exec(last)![1]!.toUpperCase(), sent};
 	}
@@ -201,8 +201,8 @@ export class Session {
 		return new StepError(kind, step, scrub(sent, secrets), scrub(got, secrets), scrub(hint, secrets));
 	}
 
-	private async waitFor(isFinal: (line: string) => boolean, step: string): Promise<string[]> {
-		const deadline = Date.now() + this.options.timeoutMs;
+	private async waitFor(isFinal: (line: string) => boolean, step: string, waitMs = this.options.timeoutMs): Promise<string[]> {
+		const deadline = Date.now() + waitMs;
 		for (;;) {
 			const at = this.pending.findIndex(isFinal);
 			if (at >= 0) return this.pending.splice(0, at + 1);
