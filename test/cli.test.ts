@@ -267,3 +267,60 @@ for (const release of [12, 13] as const) {
 		assert.equal(fingerprint(root), before, 'a rerun changes no byte');
 	});
 }
+
+test('a target that is a directory: exit 1 naming it, the stage put back, no temp file', () => {
+	const root = copyOf(stock12);
+	const lda = path.join(root, 'etc/dovecot/conf.d/15-lda.conf');
+	fs.rmSync(lda);
+	fs.mkdirSync(lda);
+	const before = fingerprint(root);
+	const run = cli(['lda', 'dovecot-ssl', '--yes', '--root', root, '--fqdn', 'mail.example.test']);
+	assert.equal(run.code, 1);
+	assert.match(run.stdout, /\[FAIL\] lda[^]*15-lda.conf/);
+	assert.match(run.stdout, /\[SKIP\] dovecot-ssl/);
+	assert.equal(fingerprint(root), before);
+});
+
+/** A private mount of its own (tmpfs or read-only bind), gone when the test ends. */
+function withMount(args: string[], dir: string, work: () => void) {
+	execFileSync('mount', [...args, dir]);
+	try {
+		work();
+	} finally {
+		execFileSync('umount', ['-l', dir]);
+	}
+}
+
+test('a read-only target: exit 1 naming the file, nothing changed', () => {
+	const root = copyOf(stock12);
+	const confD = path.join(root, 'etc/dovecot/conf.d');
+	const before = fingerprint(root);
+	withMount(['--bind', confD], confD, () => {
+		execFileSync('mount', ['-o', 'remount,bind,ro', confD]);
+		const run = cli(['dovecot-master', '--yes', '--root', root, '--fqdn', 'mail.example.test']);
+		assert.equal(run.code, 1);
+		assert.match(run.stdout, /cannot write \/etc\/dovecot\/conf.d\/10-master.conf: .*(EROFS|read-only)/);
+	});
+	assert.equal(fingerprint(root), before);
+});
+
+test('a full disk: exit 1 naming the file, earlier writes of the stage put back, undo still complete', () => {
+	const mountPoint = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-full-'));
+	withMount(['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs'], mountPoint, () => {
+		execFileSync('cp', ['-a', `${stock12}/.`, mountPoint]);
+		const before = fingerprint(mountPoint);
+		// Leave a few KiB: the first small writes fit, a later one does not.
+		const filler = path.join(mountPoint, 'filler');
+		const free = () => Number(execFileSync('df', ['--output=avail', '-B1', mountPoint], {encoding: 'utf8'}).trim().split('\n')[1]);
+		fs.writeFileSync(filler, Buffer.alloc(Math.max(0, free() - 24 * 1024)));
+		const run = cli([...fileStages, '--yes', '--root', mountPoint, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile]);
+		assert.equal(run.code, 1, run.stdout);
+		assert.match(run.stdout, /ENOSPC|no space/i);
+		assert.equal(execFileSync('find', [mountPoint, '-name', '*.mail-setup-*'], {encoding: 'utf8'}).trim(), '', 'no temp file left');
+		fs.rmSync(filler);
+		const undo = cli(['undo', '--root', mountPoint]);
+		assert.equal(undo.code, 0, undo.stderr);
+		assert.equal(fingerprint(mountPoint), before, 'undo returns to the start');
+	});
+	fs.rmSync(mountPoint, {recursive: true, force: true});
+});
