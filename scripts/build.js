@@ -37,4 +37,4 @@ for (const dir of [...packages].sort()) {
 }
 await fs.writeFile('dist/THIRD-PARTY-LICENSES.txt', notices.join('\n\n'));
 const size = (await fs.stat('dist/cli.js')).size;
-console.log(`dist/cli.js ${(size / 1024).toFixed(0)} KiB, ${packages.size} bundled packages`);
+console.error(`dist/cli.js ${(size / 1024).toFixed(0)} KiB, ${packages.size} bundled packages`);

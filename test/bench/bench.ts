@@ -106,6 +106,17 @@ for (let i = 0; i < 3; i++) {
 }
 row('npx tarball, empty cache, offline', `${ms(best(npx))}/${ms(median(npx))}`, '', undefined, '≤ 5 s', median(npx) <= 5000);
 
+// The live checks, only when a configured server answers here (as after `npm run test:e2e` keeps one up,
+// or on a real server): BENCH_CHECK_USER and MAIL_SETUP_TEST_PASSWORD name the test mailbox.
+const listening = spawnSync('bash', ['-c', 'exec 3<>/dev/tcp/127.0.0.1/993'], {timeout: 2000}).status === 0;
+if (listening && process.env.BENCH_CHECK_USER && process.env.MAIL_SETUP_TEST_PASSWORD) {
+	const args = ['check', '--json', '--fqdn', process.env.BENCH_FQDN ?? 'mail.example.test', '--check-host', '127.0.0.1', '--test-user', process.env.BENCH_CHECK_USER];
+	const checks = repeat(3, () => time([process.execPath, bin, ...args]));
+	row('check run on loopback (7 checks)', `${ms(best(checks))}/${ms(median(checks))}`, '', undefined, '(measured)', true);
+} else {
+	rows.push(['check run on loopback', 'no server up here: not measured', '', '', '(see npm run test:e2e)', '']);
+}
+
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length), ['what', 'mail-setup', 'baseline', 'ratio', 'target', ''][i]!.length));
 const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
 console.log(`\n${os.cpus().length} cores, node ${process.version}, ${runs} runs each (best/median)\n`);
@@ -113,4 +124,4 @@ console.log(line(['what', 'mail-setup', 'baseline', 'ratio', 'target', '']));
 for (const r of rows) console.log(line(r));
 fs.rmSync(scratch, {recursive: true, force: true});
 fs.rmSync(tree, {recursive: true, force: true});
-process.exitCode = rows.every(r => r[5] === 'met') ? 0 : 1;
+process.exitCode = rows.every(r => r[5] !== 'NOT MET') ? 0 : 1;
