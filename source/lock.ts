@@ -22,7 +22,8 @@ export async function acquire(file: string): Promise<() => Promise<void>> {
 	throw new LockError(`cannot take the lock ${file}`);
 }
 
-function running(pid: number): boolean {
+/** Alive, or alive but someone else's (EPERM). */
+export function running(pid: number): boolean {
 	try {
 		process.kill(pid, 0);
 		return true;

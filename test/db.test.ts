@@ -8,6 +8,7 @@ import {after, before, test} from 'node:test';
 import mysql, {type Connection, type RowDataPacket} from 'mysql2/promise';
 import {checkDatabase, createDatabase, explain, nativePasswordHash, planCreate, validIdentifier, type CreateSpec, type DbReport} from '../source/db/database.ts';
 import {startMariaDB, type MariaDB} from './helpers/mariadb.ts';
+import {freePort as closedPort} from './helpers/ports.ts';
 
 // Spaces and both kinds of quotes and a backslash: the password that breaks naive quoting anywhere.
 const DB_PASSWORD = `p a'ss"w\\rd`;
@@ -35,13 +36,6 @@ const rows = async (sql: string, params: string[] = []) => asRoot(async c => (aw
 
 const since = (start: number) => Date.now() - start;
 
-async function closedPort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as net.AddressInfo;
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
 
 before(async () => {
 	// Name resolution off: a TCP login then lands on 'mailuser'@'127.0.0.1' (Postfix's account), not on 'mailuser'@'localhost'.

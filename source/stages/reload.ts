@@ -2,6 +2,7 @@
 import {setTimeout as sleep} from 'node:timers/promises';
 import {lastLines} from '../engine.js';
 import type {Host} from '../host/host.js';
+import {running} from '../lock.js';
 import type {Command} from '../types.js';
 import type {Stage} from './stage.js';
 
@@ -14,13 +15,7 @@ async function systemd(host: Host): Promise<boolean> {
 
 async function alive(host: Host, pidFile: string): Promise<boolean> {
 	const pid = Number((await host.read(pidFile))?.trim());
-	if (!pid) return false;
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
+	return pid > 0 && running(pid);
 }
 
 /** What will run, given what runs now: a stopped Postfix must be started, not reloaded (that exits 1). */

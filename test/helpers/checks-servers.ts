@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import forge from 'node-forge';
+import {freePort} from './ports.ts';
 
 let keys: forge.pki.rsa.KeyPair | undefined;
 
@@ -62,14 +63,8 @@ async function listen(server: net.Server, sockets: Set<net.Socket>, commands: st
 	};
 }
 
-/** A port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as net.AddressInfo;
-	await new Promise<void>(resolve => server.close(() => resolve()));
-	return port;
-}
+/** A port nothing listens on. */
+export const closedPort = freePort;
 
 /** Accepts connections and never says a word. */
 export async function silentServer(): Promise<Fake> {

@@ -1,10 +1,10 @@
 // A private MariaDB for tests: its own datadir, socket and port under a temp dir, so no system instance is used or disturbed.
 import {execFile, spawn} from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {promisify} from 'node:util';
+import {freePort} from './ports.ts';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
@@ -19,13 +19,6 @@ export interface MariaDB {
 	stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-	const server = net.createServer();
-	await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-	const {port} = server.address() as net.AddressInfo;
-	await new Promise(resolve => server.close(resolve));
-	return port;
-}
 
 const alive = (pid: number): boolean => {
 	try {
