@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Plain old JavaScript on purpose: it must run (and explain itself) on Node versions the bundle cannot.
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 20) {
-	console.error(`mail-setup needs Node.js 20 or newer, and this is ${process.version} (Debian 12 ships 18: install Node 20 from Debian 13 or nodejs.org).`);
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 18 || (major === 18 && minor < 19)) {
+	console.error(`mail-setup needs Node.js 18.19 or newer, and this is ${process.version} (Debian 12 and Ubuntu 24.04 ship a new enough one: apt-get install nodejs).`);
 	process.exit(2);
 }
 import('../dist/cli.js');

@@ -11,7 +11,8 @@ const result = await esbuild.build({
 	minify: true,
 	format: 'esm',
 	platform: 'node',
-	target: 'node20',
+	// Debian 12 and Ubuntu 24.04 ship Node 18 (package.json pins string-width 7: 8 uses a regex flag Node 18 lacks).
+	target: 'node18',
 	jsx: 'automatic',
 	legalComments: 'none',
 	metafile: true,

@@ -51,13 +51,22 @@ export interface Command {
 	why?: string;
 }
 
+/** The stage could do more if the operator agrees: the wizard asks; headless, a flag says yes (e.g. --db-create). */
+export interface Offer {
+	question: string; // 'Create what is missing, as MariaDB root over the Unix socket?'
+	yes: Partial<Answers>; // the answers that mean yes, e.g. {dbCreate: true}: the stage is planned again with them
+	default: boolean; // what Enter means
+}
+
 export interface Plan {
 	files: FileChange[];
 	commands: Command[]; // run after the files are written, in order
 	notes: string[];
+	offer?: Offer;
 }
 
-export type Status = 'pass' | 'fail' | 'skipped';
+/** planned: a dry run looked at the stage and changed nothing; it says neither pass nor fail. */
+export type Status = 'pass' | 'fail' | 'skipped' | 'planned';
 
 export interface ChangeReport {
 	path: string;

@@ -175,7 +175,7 @@ export function resultLines(result: StageResult, dryRun: boolean): string[] {
 	return lines;
 }
 
-const verdicts: Record<Status, string> = {pass: 'PASS', fail: 'FAIL', skipped: 'SKIPPED'};
+const verdicts: Record<Status, string> = {pass: 'PASS', fail: 'FAIL', skipped: 'SKIPPED', planned: 'PLANNED'};
 
 export interface StageResultViewProps {
 	stage: StageInfo;

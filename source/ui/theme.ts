@@ -14,8 +14,9 @@ export const marks: Record<Status | 'current' | 'pending', string> = {
 	pass: '✔',
 	fail: '✘',
 	skipped: '–',
+	planned: '○',
 	current: '▸',
 	pending: '·',
 };
 
-export const markColor: Record<Status, string> = {pass: 'green', fail: 'red', skipped: 'yellow'};
+export const markColor: Record<Status, string> = {pass: 'green', fail: 'red', skipped: 'yellow', planned: 'cyan'};
