@@ -94,9 +94,10 @@ unmount_below() {
 	for mnt in $(findmnt -rn -o TARGET | grep -E "^$1(/|$)" | sort -r); do umount -l "$mnt" || true; done
 }
 
-trap 'for r in 12 13; do unmount_below "$ROOTS/$r.building"; done' EXIT
 releases=("$@")
 ((${#releases[@]})) || releases=(12 13)
+# Only this run's own build dirs: another run may be building the other release right now.
+trap 'for r in "${releases[@]}"; do unmount_below "$ROOTS/$r.building"; done' EXIT
 for rel in "${releases[@]}"; do
 	[[ -n "${CODENAME[$rel]:-}" ]] || { echo "roots.sh: no Debian $rel (12 or 13)" >&2; exit 2; }
 	build "$rel"
