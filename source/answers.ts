@@ -1,5 +1,5 @@
 // The operator's answers: validation (shared by flags and the wizard's fields) and defaults.
-import type {Answers, DovecotSyntax} from './types.js';
+import type {Answers, CertificateKind, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
 export type Validator = (value: string) => string | undefined; // an error, or undefined when fine
@@ -53,6 +53,13 @@ export const validPassword: Validator = value => {
 	return undefined;
 };
 
+const absolute: Validator = value => (value.startsWith('/') ? undefined : 'must be an absolute path');
+
+export const validCertificate: Validator = value => (value === 'self-signed' || value === 'letsencrypt' ? undefined : 'must be self-signed or letsencrypt');
+
+/** ACME runs over HTTPS only (RFC 8555). */
+export const validUrl: Validator = value => (/^https:\/\/[^\s/?#]+(\/[^\s]*)?$/.test(value) ? undefined : 'must be an https:// URL');
+
 export function validDovecot(value: string): DovecotSyntax {
 	if (value === '2.3' || value === '2.4') return value;
 	throw new UsageError(`--dovecot must be 2.3 or 2.4, not "${value}"`, 'dovecot');
@@ -70,9 +77,16 @@ export const validators: Partial<Record<keyof Answers, Validator>> = {
 	testUser: validAddress,
 	testPassword: validPassword,
 	checkHost: validDbHost,
-	cert: value => (value.startsWith('/') ? undefined : 'must be an absolute path'),
-	key: value => (value.startsWith('/') ? undefined : 'must be an absolute path'),
+	cert: absolute,
+	key: absolute,
+	certificate: validCertificate,
+	email: validAddress,
+	acmeServer: validUrl,
+	webroot: absolute,
 };
+
+/** May stay empty: no account e-mail, no web server on port 80. */
+const optional = new Set<keyof Answers>(['email', 'webroot']);
 
 export const fieldNames: Record<keyof Answers, string> = {
 	fqdn: 'FQDN',
@@ -90,11 +104,26 @@ export const fieldNames: Record<keyof Answers, string> = {
 	key: 'key file',
 	renew: 'renew',
 	dbCreate: 'create database',
+	certificate: 'certificate',
+	email: 'account e-mail',
+	noEmail: 'no account e-mail',
+	acmeServer: 'ACME server',
+	webroot: 'webroot',
 };
 
-/** Defaults that follow from other answers (FQDN → domain → postmaster, mailbox, cert paths). */
+export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** The pair a kind of certificate lives at: certbot's live/ symlinks follow every renewal, so the config never changes. */
+export function pairOf(certificate: CertificateKind, fqdn: string): {cert: string; key: string} {
+	return certificate === 'letsencrypt'
+		? {cert: `/etc/letsencrypt/live/${fqdn}/fullchain.pem`, key: `/etc/letsencrypt/live/${fqdn}/privkey.pem`}
+		: {cert: `/etc/ssl/certs/${fqdn}.crt`, key: `/etc/ssl/private/${fqdn}.key`};
+}
+
+/** Defaults that follow from other answers (FQDN → domain → postmaster, mailbox; FQDN and kind → cert paths). */
 export function withDefaults(given: Partial<Answers> & {fqdn: string}): Answers {
 	const domain = given.domain || given.fqdn.split('.').slice(1).join('.');
+	const certificate = given.certificate ?? 'self-signed';
 	return {
 		domain,
 		postmaster: `postmaster@${domain}`,
@@ -106,10 +135,14 @@ export function withDefaults(given: Partial<Answers> & {fqdn: string}): Answers 
 		testPassword: '',
 		checkHost: given.fqdn,
 		dovecot: '2.3',
-		cert: `/etc/ssl/certs/${given.fqdn}.crt`,
-		key: `/etc/ssl/private/${given.fqdn}.key`,
+		...pairOf(certificate, given.fqdn),
 		renew: false,
 		dbCreate: false,
+		certificate,
+		email: '',
+		noEmail: false,
+		acmeServer: LETS_ENCRYPT,
+		webroot: '',
 		...stripEmpty(given),
 	} as Answers;
 }
@@ -122,7 +155,7 @@ function stripEmpty<T extends object>(value: T): Partial<T> {
 export function validate(answers: Answers, need: {dbPassword: boolean; testPassword: boolean}): void {
 	for (const [field, check] of Object.entries(validators) as [keyof Answers, Validator][]) {
 		const value = answers[field] as string;
-		if (value === '' && ((field === 'dbPassword' && !need.dbPassword) || (field === 'testPassword' && !need.testPassword))) continue;
+		if (value === '' && (optional.has(field) || (field === 'dbPassword' && !need.dbPassword) || (field === 'testPassword' && !need.testPassword))) continue;
 		const problem = check(value);
 		if (problem) throw new UsageError(`${fieldNames[field]} ${problem}`, field);
 	}

@@ -14,6 +14,7 @@ export interface Options {
 	version: boolean;
 	renew: boolean;
 	dbCreate: boolean;
+	noEmail: boolean;
 	values: Record<string, string | undefined>; // the answer flags, by flag name
 }
 
@@ -31,6 +32,10 @@ const answerFlags = [
 	'dovecot',
 	'cert',
 	'key',
+	'certificate',
+	'email',
+	'acme-server',
+	'webroot',
 ] as const;
 
 export function parse(argv: string[]): Options {
@@ -49,6 +54,7 @@ export function parse(argv: string[]): Options {
 				version: {type: 'boolean', short: 'v'},
 				renew: {type: 'boolean'},
 				'db-create': {type: 'boolean'},
+				'register-unsafely-without-email': {type: 'boolean'},
 				...Object.fromEntries(answerFlags.map(flag => [flag, {type: 'string' as const}])),
 				// Refused with a reason, so a password never has to be typed into argv by mistake.
 				'db-password': {type: 'string'},
@@ -84,6 +90,7 @@ export function parse(argv: string[]): Options {
 		version: values.version === true,
 		renew: values.renew === true,
 		dbCreate: values['db-create'] === true,
+		noEmail: values['register-unsafely-without-email'] === true,
 		values: Object.fromEntries(answerFlags.map(flag => [flag, values[flag] as string | undefined])),
 	};
 }
@@ -100,7 +107,7 @@ Stages (none named = all, in order)
   permissions     chown -R mail:dovecot /etc/dovecot, chmod -R o-rwx
   dovecot-master  10-master.conf: only IMAPS 993 listens; LMTP and auth sockets for Postfix
   lda             15-lda.conf postmaster_address (and 20-lmtp.conf on Dovecot 2.4)
-  certificate     RSA-4096 self-signed certificate for the FQDN (node-forge)
+  certificate     RSA-4096 self-signed certificate for the FQDN (node-forge), or Let's Encrypt's (certbot)
   dovecot-ssl     10-ssl.conf: ssl = required, the certificate pair
   postfix         main.cf: TLS pair, virtual mailboxes over MySQL maps to Dovecot LMTP
   submission      master.cf: one authenticated submission entry on 587
@@ -124,6 +131,11 @@ Options
   --dovecot 2.3|2.4          syntax to write (default: from the installed Dovecot)
   --cert FILE, --key FILE    certificate pair (default /etc/ssl/certs/<fqdn>.crt, /etc/ssl/private/<fqdn>.key)
   --renew                    make a new certificate even if the present one is valid for the FQDN
+  --certificate KIND         self-signed (default) or letsencrypt: certbot asks the CA over HTTP-01 on port 80
+  --email ADDRESS            the ACME account's e-mail (the CA's notices), or:
+  --register-unsafely-without-email   no account e-mail: the CA cannot reach you
+  --acme-server URL          ACME directory (default Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)
+  --webroot DIR              the directory the web server on port 80 serves (when one runs there)
   --db-create                create what is missing in the database (as MariaDB root over the Unix socket)
   --json                     no TUI: one JSON document on stdout
   --help, --version

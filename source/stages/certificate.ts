@@ -1,6 +1,10 @@
-// Step 6: one RSA-4096 self-signed pair for Dovecot and Postfix, made with node-forge on native crypto.
-import type {Answers} from '../types.js';
-import type {Stage, StageContext} from './stage.js';
+// Step 6: one pair for Dovecot and Postfix: RSA-4096 self-signed, made with node-forge on native crypto (the
+// default), or Let's Encrypt's through certbot (--certificate letsencrypt; see letsencrypt.ts).
+import {X509Certificate} from 'node:crypto';
+import {issuerName} from '../checks/probe.js';
+import type {Answers, Plan} from '../types.js';
+import {CERTBOT_LOG, explainCertbot, hookFile, lineageDir, offerLetsEncrypt, planIssue, validateHook} from './letsencrypt.js';
+import type {Stage, StageContext, Validation} from './stage.js';
 
 type Forge = typeof import('node-forge');
 const loadForge = async (): Promise<Forge> => ((await import('node-forge')) as unknown as {default: Forge}).default;
@@ -70,29 +74,63 @@ async function currentProblems(ctx: StageContext, a: Answers): Promise<string[]>
 	return inspect(await ctx.host.read(a.cert), await ctx.host.read(a.key), a.fqdn);
 }
 
+/** "issued by …, valid until …" for the preview; empty when the certificate cannot be read. */
+async function describe(ctx: StageContext, path: string): Promise<string> {
+	try {
+		const cert = new X509Certificate((await ctx.host.read(path)) ?? '');
+		return `issued by ${issuerName(cert)}, valid until ${new Date(cert.validTo).toISOString().slice(0, 10)}`;
+	} catch {
+		return '';
+	}
+}
+
+async function planSelfSigned(ctx: StageContext): Promise<Plan> {
+	const a = ctx.answers;
+	const problems = await currentProblems(ctx, a);
+	if (problems.length === 0 && !a.renew) return {files: [], commands: [], notes: [`${a.cert} is valid for ${a.fqdn}: kept (--renew makes a new one)`]};
+	const why = a.renew ? ['--renew asked for a new certificate'] : problems;
+	const {offer, note} = await offerLetsEncrypt(ctx.host, a);
+	// A dry run shows what would be written without spending a second on a key nobody keeps.
+	const pair = ctx.host.dryRun
+		? {cert: `(a new self-signed RSA-4096 certificate for ${a.fqdn}, valid 365 days)\n`, key: '(a new RSA-4096 private key)\n'}
+		: await makePair(a.fqdn);
+	return {
+		files: [
+			{path: a.key, content: pair.key, mode: 0o600, owner: 'root', group: 'root', secret: true},
+			{path: a.cert, content: pair.cert, mode: 0o644, owner: 'root', group: 'root'},
+		],
+		commands: [],
+		notes: note ? [...why, note] : why,
+		offer,
+	};
+}
+
+/** certbot's lineage for the FQDN: used as is while it is fit (renewals are certbot's), else asked for. */
+async function planLetsEncrypt(ctx: StageContext): Promise<Plan> {
+	const a = ctx.answers;
+	const hook = hookFile(a.fqdn);
+	const problems = await currentProblems(ctx, a);
+	if (problems.length === 0 && !a.renew) {
+		const found = await describe(ctx, a.cert);
+		return {files: [hook], commands: [], notes: [`${lineageDir(a.fqdn)} holds a certificate for ${a.fqdn}${found ? `, ${found}` : ''}: used as is, the CA is not asked (--renew asks for a new one)`]};
+	}
+	const lineageExists = Boolean(await ctx.host.info(lineageDir(a.fqdn)));
+	return planIssue(ctx.host, a, lineageExists, hook, a.renew ? ['--renew asked for a new certificate'] : problems);
+}
+
 export const certificate: Stage = {
 	id: 'certificate',
-	title: 'TLS certificate (RSA-4096)',
-	async plan(ctx) {
-		const a = ctx.answers;
-		const problems = await currentProblems(ctx, a);
-		if (problems.length === 0 && !a.renew) return {files: [], commands: [], notes: [`${a.cert} is valid for ${a.fqdn}: kept (--renew makes a new one)`]};
-		const why = a.renew ? ['--renew asked for a new certificate'] : problems;
-		// A dry run shows what would be written without spending a second on a key nobody keeps.
-		const pair = ctx.host.dryRun
-			? {cert: `(a new self-signed RSA-4096 certificate for ${a.fqdn}, valid 365 days)\n`, key: '(a new RSA-4096 private key)\n'}
-			: await makePair(a.fqdn);
-		return {
-			files: [
-				{path: a.key, content: pair.key, mode: 0o600, owner: 'root', group: 'root', secret: true},
-				{path: a.cert, content: pair.cert, mode: 0o644, owner: 'root', group: 'root'},
-			],
-			commands: [],
-			notes: why,
-		};
+	title: 'TLS certificate',
+	plan(ctx) {
+		return ctx.answers.certificate === 'letsencrypt' ? planLetsEncrypt(ctx) : planSelfSigned(ctx);
 	},
 	async validate(ctx) {
 		const problems = await currentProblems(ctx, ctx.answers);
-		return [{command: 'read back the pair (node-forge)', ok: problems.length === 0, problems, strict: true}];
+		const pair: Validation = {command: 'read back the pair (node-forge)', ok: problems.length === 0, problems, strict: true};
+		return ctx.answers.certificate === 'letsencrypt' ? [await validateHook(ctx.host), pair] : [pair];
+	},
+	async explain(ctx, command, result) {
+		if (command.argv[0] !== 'certbot') return undefined;
+		return explainCertbot(result, await ctx.host.read(CERTBOT_LOG).catch(() => undefined), ctx.answers);
 	},
 };
