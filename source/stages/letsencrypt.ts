@@ -70,21 +70,15 @@ async function whereIs(fqdn: string): Promise<{addresses: string[]; here: string
 	return {addresses, here: addresses.filter(address => mine.has(address.toLowerCase())), error};
 }
 
-/** The wizard's question on a new self-signed pair: only where the CA could reach this machine by the FQDN. */
+/** On a new self-signed pair, where the CA could reach this machine by the FQDN: a note, and the wizard's question. */
 export async function offerLetsEncrypt(host: Host, a: Answers): Promise<{offer?: Offer; note?: string}> {
 	// A dry run or a tree changes nothing: no question, and planning stays fast (no DNS wait).
 	if (host.root !== '/' || host.dryRun || (await whereIs(a.fqdn)).here.length === 0) return {};
-	if ((await host.probe(['certbot', '--version'])).exitCode === 127) {
-		return {note: `${a.fqdn} resolves to this machine: with certbot (${INSTALL_CERTBOT}) this stage can get a certificate mail clients trust from Let's Encrypt instead (--certificate letsencrypt)`};
-	}
+	const better = `${a.fqdn} resolves to this machine: --certificate letsencrypt gets a certificate mail clients trust`;
+	if ((await host.probe(['certbot', '--version'])).exitCode === 127) return {note: `${better}, with certbot (${INSTALL_CERTBOT})`};
 	const email = a.email || a.postmaster;
-	return {
-		offer: {
-			question: `${a.fqdn} resolves to this machine: ask Let's Encrypt for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, account e-mail ${email})?`,
-			yes: {certificate: 'letsencrypt', ...pairOf('letsencrypt', a.fqdn), email},
-			default: false,
-		},
-	};
+	const question = `Ask Let's Encrypt for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, account e-mail ${email})?`;
+	return {note: better, offer: {question, yes: {certificate: 'letsencrypt', ...pairOf('letsencrypt', a.fqdn), email}, default: false}};
 }
 
 /** The plan when certbot must ask the CA: checks what it needs first, so a refusal happens before anything is written. */
