@@ -16,17 +16,9 @@ export function paint(enabled: boolean): Paint {
 }
 
 const mark = (status: string, p: Paint) =>
-	status === 'pass'
-		? p.green('PASS')
-		: status === 'fail'
-			? p.red('FAIL')
-			: status === 'inconclusive'
-				? p.yellow('????')
-				: status === 'planned'
-					? p.yellow('PLAN')
-					: p.dim('SKIP');
+	({pass: p.green('PASS'), fail: p.red('FAIL'), inconclusive: p.yellow('????'), planned: p.yellow('PLAN')})[status] ?? p.dim('SKIP');
 
-/** A dry run's stage that would write a file or run a command (the checks only connect: they change nothing). */
+/** A dry-run stage that would write a file or run a command (the checks list none: they only connect). */
 export const wouldChange = (stage: StageResult) => stage.status === 'planned' && (stage.changes.length > 0 || stage.commands.length > 0);
 
 export function colorDiff(diff: string, p: Paint): string {

@@ -30,7 +30,7 @@ const KEY = String.raw`(?:[\w.-]*[_.-])?password[ \t]*=[ \t]*`;
 const SETTING = new RegExp(String.raw`^(\s*${KEY})(.*?)([ \t]*)$`, 'i');
 // Inside a line (a connect string, a message quoting a setting): a quoted value, or up to the next space.
 const FIELD = new RegExp(String.raw`(^|\s)(${KEY})("(?:[^"\\]|\\.)*"|\S+)`, 'gi');
-const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/g;
+const PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/;
 
 const keyLine = (key: string) => `(private key, ${Buffer.byteLength(key)} bytes)`;
 
@@ -44,10 +44,10 @@ export function maskLine(line: string): string {
 
 /** Every line of a text masked by structure; a private key block becomes one line. */
 export function maskText(text: string): string {
-	return text.replace(PRIVATE_KEY, keyLine).split('\n').map(maskLine).join('\n');
+	return text.replace(new RegExp(PRIVATE_KEY, 'g'), keyLine).split('\n').map(maskLine).join('\n');
 }
 
-const isPrivateKey = (text: string | undefined) => text !== undefined && new RegExp(PRIVATE_KEY.source).test(text);
+const isPrivateKey = (text: string | undefined) => text !== undefined && PRIVATE_KEY.test(text);
 
 /**
  * The unified diff of a file that holds a secret (FileChange.secret), given the file's text before

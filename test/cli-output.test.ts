@@ -69,7 +69,10 @@ test('a dry run says PLAN and what would happen, never PASS; its last line count
 	assert.equal(json.stages.find((s: {id: string}) => s.id === 'reload').message, 'already done: nothing would change\nservices are not touched under --root');
 	// The same tree once applied: a dry run then finds every file stage done.
 	assert.equal(fingerprint(root), before, 'the dry run changed nothing');
-	assert.equal(cli(['--yes', ...args.slice(1)]).code, 0);
+	const applied = cli(['--yes', ...args.slice(1)]);
+	assert.equal(applied.code, 0, applied.stdout);
+	assert.match(applied.stdout, /^\+\+\+ b\/etc\/ssl\/private\/mail\.example\.org\.key\n\+\(private key, 3\d{3} bytes\)$/m, 'the new key is one line');
+	assert.ok(!applied.stdout.includes('PRIVATE KEY'));
 	const again = cli(args);
 	assert.match(again.stdout, /^\[PLAN\] submission {2}.*\n {7}already done: nothing would change$/m);
 	assert.equal(again.stdout.trimEnd().split('\n').at(-1), 'DRY RUN: 0 stages would change something, 9 would not, 2 skipped; nothing was changed');
