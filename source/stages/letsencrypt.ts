@@ -63,6 +63,8 @@ function accountNote(a: Answers): string {
 	return 'account: the one certbot already has for this CA (no --email given)';
 }
 
+export const certbotInstalled = async (host: Host) => (await host.probe(['certbot', '--version'])).exitCode !== 127;
+
 /** The FQDN's addresses in DNS, and which of them are this machine's. */
 async function whereIs(fqdn: string): Promise<{addresses: string[]; here: string[]; error?: string}> {
 	const {addresses, error} = await dnsAddresses(fqdn);
@@ -75,7 +77,7 @@ export async function offerLetsEncrypt(host: Host, a: Answers): Promise<{offer?:
 	// A dry run or a tree changes nothing: no question, and planning stays fast (no DNS wait).
 	if (host.root !== '/' || host.dryRun || (await whereIs(a.fqdn)).here.length === 0) return {};
 	const better = `${a.fqdn} resolves to this machine: --certificate letsencrypt gets a certificate mail clients trust`;
-	if ((await host.probe(['certbot', '--version'])).exitCode === 127) return {note: `${better}, with certbot (${INSTALL_CERTBOT})`};
+	if (!(await certbotInstalled(host))) return {note: `${better}, with certbot (${INSTALL_CERTBOT})`};
 	const email = a.email || a.postmaster;
 	const question = `Ask Let's Encrypt for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, account e-mail ${email})?`;
 	return {note: better, offer: {question, yes: {certificate: 'letsencrypt', ...pairOf('letsencrypt', a.fqdn), email}, default: false}};
@@ -90,8 +92,12 @@ export async function planIssue(host: Host, a: Answers, lineageExists: boolean, 
 		// A tree is not this machine: certbot, DNS and port 80 belong to the server the tree is for.
 		if (!host.dryRun) throw new Error("Let's Encrypt works on the machine itself: certbot cannot run under --root");
 		notes.push('under --root: certbot, DNS and port 80 are not checked');
+	} else if (!(await certbotInstalled(host))) {
+		// As with a missing Postfix or Dovecot: a dry run still shows the plan, applying stops here.
+		const missing = `certbot is not installed here: ${INSTALL_CERTBOT}`;
+		if (!host.dryRun) throw new Error(`${missing}, then run this stage again`);
+		notes.push(`${missing} (an applying run stops here; DNS and port 80 are checked where it is)`);
 	} else {
-		if ((await host.probe(['certbot', '--version'])).exitCode === 127) throw new Error(`certbot is not installed: ${INSTALL_CERTBOT}, then run this stage again`);
 		const dns = await whereIs(a.fqdn);
 		notes.push(dnsNote(a.fqdn, dns));
 		const port = await port80(host, a, dns.here);
