@@ -133,12 +133,12 @@ export async function dnsAddresses(name: string, timeoutMs = 3000): Promise<{add
 	return error ? {addresses, error} : {addresses};
 }
 
-/** The addresses of this machine's interfaces, loopback left out. */
+/** The addresses of this machine's interfaces that DNS could name: loopback and IPv6 link-local left out. */
 export function ownAddresses(): Set<string> {
 	return new Set(
 		Object.values(os.networkInterfaces())
 			.flat()
-			.filter(info => info && !info.internal)
+			.filter(info => info && !info.internal && !/^fe80:/i.test(info.address))
 			.map(info => info!.address.toLowerCase()),
 	);
 }
