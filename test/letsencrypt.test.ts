@@ -15,7 +15,7 @@ import {httpProbe, issuerName} from '../source/checks/probe.ts';
 import {apply, preview} from '../source/engine.ts';
 import {Host} from '../source/host/host.ts';
 import {checkAnswers, resolveAnswers} from '../source/resolve.ts';
-import {certificate} from '../source/stages/certificate.ts';
+import {certificate, inspect, makePair} from '../source/stages/certificate.ts';
 import {certbotCommand, explainCertbot, HOOK, hookFile} from '../source/stages/letsencrypt.ts';
 import type {Stage} from '../source/stages/stage.ts';
 import {UsageError, type Answers} from '../source/types.ts';
@@ -205,6 +205,17 @@ test('issuer in a few words: self-signed, else the CN', async () => {
 	assert.equal(issuerName(new X509Certificate(makeCert({cn: FQDN, issuer: 'Pebble Intermediate CA 7d89ea'}).cert)), 'Pebble Intermediate CA 7d89ea');
 });
 
+test('inspect: a fresh self-signed pair is kept; another name, another key, near expiry and garbage are not', async () => {
+	const pair = await makePair(FQDN);
+	assert.deepEqual(inspect(pair.cert, pair.key, FQDN), []);
+	assert.deepEqual(inspect(pair.cert, pair.key, 'other.example.test'), [`the present certificate is for ${FQDN}, not other.example.test`]);
+	assert.deepEqual(inspect(pair.cert, makeCert({cn: FQDN}).key, FQDN), ['the private key does not match the certificate']);
+	assert.deepEqual(inspect(pair.cert, pair.key, FQDN, new Date(Date.now() + 340 * 86_400_000)), ['the present certificate expires in 24 days']);
+	assert.deepEqual(inspect('garbage', pair.key, FQDN), ['the present certificate cannot be read']);
+	assert.deepEqual(inspect(pair.cert, 'garbage', FQDN), ['the private key cannot be read']);
+	assert.deepEqual(inspect(undefined, undefined, FQDN), ['no certificate yet']);
+});
+
 /** Plant a certbot-like lineage in a tree: archive files, live/ symlinks. */
 function lineage(root: string, pair: {cert: string; key: string}): void {
 	const archive = path.join(root, 'etc/letsencrypt/archive', FQDN);
@@ -248,6 +259,14 @@ test('certificate stage: a fit lineage is used as is, the CA is not asked; --ren
 	assert.equal(result.status, 'pass', result.message);
 	assert.equal(fs.statSync(path.join(root, HOOK)).mode & 0o777, 0o755);
 	assert.deepEqual((await preview(certificate, {host, answers: le()})).files, [], 'a rerun has nothing to do');
+	// certbot's default key is ECDSA: read back as well (node-forge could not).
+	const ec = tree();
+	const dir = tempDir('ec');
+	execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '90', '-subj', `/CN=${FQDN}`, '-addext', `subjectAltName=DNS:${FQDN}`, '-keyout', `${dir}/k`, '-out', `${dir}/c`], {stdio: 'ignore'});
+	lineage(ec, {cert: fs.readFileSync(`${dir}/c`, 'utf8'), key: fs.readFileSync(`${dir}/k`, 'utf8')});
+	const ecKept = await preview(certificate, {host: new Host({root: ec, dryRun: true}), answers: le()});
+	assert.deepEqual(ecKept.plan.commands, [], ecKept.plan.notes.join('\n'));
+	assert.match(ecKept.plan.notes[0]!, /used as is/);
 	const renew = await preview(certificate, {host: new Host({root, dryRun: true}), answers: le({renew: true})});
 	assert.match(renew.plan.commands[0]!.argv.join(' '), /--force-renewal$/);
 	// A lineage about to expire is asked for again.

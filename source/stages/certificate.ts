@@ -1,6 +1,6 @@
 // Step 6: one pair for Dovecot and Postfix: RSA-4096 self-signed, made with node-forge on native crypto (the
 // default), or Let's Encrypt's through certbot (--certificate letsencrypt; see letsencrypt.ts).
-import {X509Certificate} from 'node:crypto';
+import {createPrivateKey, X509Certificate} from 'node:crypto';
 import {issuerName} from '../checks/probe.js';
 import type {Answers, Plan} from '../types.js';
 import {CERTBOT_LOG, explainCertbot, hookFile, lineageDir, offerLetsEncrypt, planIssue, validateHook} from './letsencrypt.js';
@@ -11,37 +11,32 @@ const loadForge = async (): Promise<Forge> => ((await import('node-forge')) as u
 
 const DAY = 86_400_000;
 
-/** What is wrong with a present pair for this FQDN; [] means keep it. */
-export async function inspect(certPem: string | undefined, keyPem: string | undefined, fqdn: string, now = new Date()): Promise<string[]> {
+/** What is wrong with a present pair for this FQDN; [] means keep it. Node's X509 reads RSA and ECDSA (certbot's default) alike. */
+export function inspect(certPem: string | undefined, keyPem: string | undefined, fqdn: string, now = new Date()): string[] {
 	if (!certPem) return ['no certificate yet'];
 	if (!keyPem) return ['no private key yet'];
-	const forge = await loadForge();
-	let cert;
+	let cert: X509Certificate;
 	try {
-		cert = forge.pki.certificateFromPem(certPem);
+		cert = new X509Certificate(certPem);
 	} catch {
 		return ['the present certificate cannot be read'];
 	}
 	const problems: string[] = [];
-	const names = namesOf(cert);
-	if (!names.includes(fqdn.toLowerCase())) problems.push(`the present certificate is for ${names.join(', ') || 'no name'}, not ${fqdn}`);
-	const left = Math.floor((cert.validity.notAfter.getTime() - now.getTime()) / DAY);
+	// As mail clients check it (and the certificate-name check): SAN dNSName when present, else CN.
+	if (!cert.checkHost(fqdn, {partialWildcards: false})) problems.push(`the present certificate is for ${namesOf(cert)}, not ${fqdn}`);
+	const left = Math.floor((new Date(cert.validTo).getTime() - now.getTime()) / DAY);
 	if (left < 30) problems.push(left < 0 ? 'the present certificate has expired' : `the present certificate expires in ${left} days`);
 	try {
-		const key = forge.pki.privateKeyFromPem(keyPem);
-		const pub = cert.publicKey as import('node-forge').pki.rsa.PublicKey;
-		if (key.n.compareTo(pub.n) !== 0) problems.push('the private key does not match the certificate');
+		if (!cert.checkPrivateKey(createPrivateKey(keyPem))) problems.push('the private key does not match the certificate');
 	} catch {
 		problems.push('the private key cannot be read');
 	}
 	return problems;
 }
 
-function namesOf(cert: import('node-forge').pki.Certificate): string[] {
-	const san = cert.getExtension('subjectAltName') as {altNames?: {type: number; value: string}[]} | undefined;
-	const dns = (san?.altNames ?? []).filter(name => name.type === 2).map(name => name.value.toLowerCase());
-	const cn = cert.subject.getField('CN')?.value as string | undefined;
-	return dns.length ? dns : cn ? [cn.toLowerCase()] : [];
+function namesOf(cert: X509Certificate): string {
+	const dns = (cert.subjectAltName ?? '').split(', ').filter(name => name.startsWith('DNS:')).map(name => name.slice(4));
+	return (dns.length ? dns : [/^CN=(.*)$/m.exec(cert.subject)?.[1] ?? 'no name']).join(', ');
 }
 
 /** A new pair: CN and SAN = FQDN, 365 days, SHA-256. */
@@ -126,7 +121,7 @@ export const certificate: Stage = {
 	},
 	async validate(ctx) {
 		const problems = await currentProblems(ctx, ctx.answers);
-		const pair: Validation = {command: 'read back the pair (node-forge)', ok: problems.length === 0, problems, strict: true};
+		const pair: Validation = {command: 'read back the pair (node:crypto)', ok: problems.length === 0, problems, strict: true};
 		return ctx.answers.certificate === 'letsencrypt' ? [await validateHook(ctx.host), pair] : [pair];
 	},
 	async explain(ctx, command, result) {
