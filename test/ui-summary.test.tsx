@@ -12,7 +12,7 @@ const items: SummaryItem[] = [
 ];
 
 test('the summary: every stage with its mark, backups, undo, DNS and the relay check', () => {
-	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" domain="example.test" fqdn="mail.example.test" />);
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" domain="example.test" fqdn="mail.example.test" columns={80} />);
 	const frame = lastFrame()!;
 	assert.match(frame, /Failed: 1 passed, 1 failed, 1 skipped/);
 	assert.match(frame, /✔ database +already done/);
@@ -27,16 +27,24 @@ test('the summary: every stage with its mark, backups, undo, DNS and the relay c
 	unmount();
 });
 
-test('a dry run summary says nothing was changed', () => {
-	const {lastFrame, unmount} = render(<Summary items={items.slice(0, 1)} dryRun domain="example.test" fqdn="mail.example.test" />);
-	assert.match(lastFrame()!, /Done: 1 passed/);
+test('a dry run summary says what would change and that nothing was changed, and never "passed"', () => {
+	const planned: SummaryItem[] = [
+		{id: 'database', status: 'planned', message: 'would run 3 SQL statements', changed: true},
+		{id: 'lda', status: 'pass', message: 'already done: nothing would change', done: true},
+		{id: 'postfix', status: 'planned', message: 'would change 2 files', changed: true},
+	];
+	const {lastFrame, unmount} = render(<Summary items={planned} dryRun domain="example.test" fqdn="mail.example.test" columns={80} />);
+	assert.match(lastFrame()!, /^Dry run: 2 stages would change something, 1 already done · nothing was changed$/m);
+	assert.match(lastFrame()!, /○ database +would run 3 SQL statements/);
+	assert.match(lastFrame()!, /○ lda +already done/);
 	assert.match(lastFrame()!, /dry run: nothing was changed/);
+	assert.doesNotMatch(lastFrame()!, /PASS|passed/);
 	assert.doesNotMatch(lastFrame()!, /mail-setup undo/);
 	unmount();
 });
 
 test('under --root, the undo command names the tree', () => {
-	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" domain="example.test" fqdn="mail.example.test" />);
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" domain="example.test" fqdn="mail.example.test" columns={80} />);
 	assert.match(lastFrame()!, /Undo this run: mail-setup undo --root \/t/);
 	unmount();
 });

@@ -31,13 +31,11 @@ export interface DiffViewProps {
 	active?: boolean;
 	/** Colours of a line; default: a diff's. */
 	color?: (line: string) => LineStyle;
-	/** Said when there are no lines. */
-	empty?: string;
 }
 
-export const scrollHelp = '↑/↓ PgUp/PgDn to scroll';
+export const scrollHelp = '↑/↓ PgUp/PgDn';
 
-export function DiffView({lines, height, width, active = true, color = lineColor, empty = 'no file to change, no command to run'}: DiffViewProps) {
+export function DiffView({lines, height, width, active = true, color = lineColor}: DiffViewProps) {
 	const rows = wrapLines(lines, width);
 	const fits = rows.length <= Math.max(1, height);
 	// The position line takes a row only when there is something to scroll.
@@ -71,7 +69,6 @@ export function DiffView({lines, height, width, active = true, color = lineColor
 					{row.text === '' ? ' ' : row.text}
 				</Text>
 			))}
-			{rows.length === 0 && empty ? <Text dimColor>{empty}</Text> : undefined}
 			{fits ? undefined : <Text dimColor>{`lines ${start + 1}–${start + window.length} of ${rows.length} · ${scrollHelp}`}</Text>}
 		</Box>
 	);

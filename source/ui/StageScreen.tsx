@@ -119,6 +119,7 @@ export function changeLines(changes: ChangeReport[], commands: Command[], notes:
 			lines.push(`${isSql(text) ? '' : '$ '}${text}${command.why ? `   # ${command.why}` : ''}`);
 		}
 	}
+	if (changes.length === 0 && commands.length === 0) lines.push('no file to change, no command to run');
 	if (lines.at(-1) === '') lines.pop();
 	return lines;
 }
@@ -259,7 +260,8 @@ export function resultLines(result: StageResult, dryRun: boolean): string[] {
 		...message,
 		...failed.map(check),
 		'',
-		`What to do: fix the cause above, then run this stage again: mail-setup ${result.id} (or the wizard again). Nothing of this stage is left half-written: what it wrote was put back from its backups.`,
+		`What to do: fix the cause above, then run: mail-setup ${result.id}`,
+		'Nothing of this stage is left half-written: its backups were put back.',
 		...(details.length || checks.length ? ['', 'Details:'] : []),
 		...details,
 		...checks.flatMap(item => [check(item), ...item.transcript.trimEnd().split('\n').filter(Boolean).map(line => `    ${line}`)]),
@@ -294,7 +296,7 @@ export function StageResultView({stage, trail, result, dryRun, next, rows, colum
 			<Heading stage={stage} trail={trail} columns={columns} />
 			<Text> </Text>
 			<Wrapped text={verdict} width={columns} bold color={tint(markColor[status])} />
-			<DiffView lines={resultLines(result, dryRun)} height={rows - fixed} width={columns} color={line => (line.startsWith('What to do') ? {bold: true} : {})} empty="" />
+			<DiffView lines={resultLines(result, dryRun)} height={rows - fixed} width={columns} color={line => (line.startsWith('What to do') ? {bold: true} : {})} />
 			<Text> </Text>
 			<KeyLine help={help} />
 		</Box>

@@ -33,11 +33,12 @@ export interface SummaryProps {
 export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = false): string {
 	const count = (status: Status) => items.filter(item => shownStatus(item.status, dryRun) === status).length;
 	const failed = count('fail');
-	const how = interrupted ? 'Stopped' : failed ? 'Failed' : 'Done';
-	if (!dryRun) return `${how}: ${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped`;
+	if (!dryRun) return `${interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: ${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped`;
 	const would = items.filter(item => item.status !== 'fail' && item.status !== 'skipped' && item.changed).length;
-	const done = items.filter(item => item.done).length;
-	return `${how} (dry run): ${would} stage${would === 1 ? '' : 's'} would change something, ${done} already done, ${failed} failed, ${count('skipped')} skipped · nothing was changed`;
+	const counts = [`${would} stage${would === 1 ? '' : 's'} would change something`, `${items.filter(item => item.done).length} already done`];
+	if (failed) counts.push(`${failed} failed`);
+	if (count('skipped')) counts.push(`${count('skipped')} skipped`);
+	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${counts.join(', ')} · nothing was changed`;
 }
 
 export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted, columns}: SummaryProps) {
