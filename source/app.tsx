@@ -2,7 +2,7 @@
 // The screens only render state and report keys; `wizard()` below drives the engine, in order.
 // `a` (start screen, any stage screen) applies every following stage without asking: each verdict is shown
 // as it comes, and the run stops only at a failure or a stage's question (the database offer).
-import {Box, render, Text, useStdout} from 'ink';
+import {Box, render, Static, Text, useStdout} from 'ink';
 import {useEffect, useState, useSyncExternalStore} from 'react';
 import {apply, preview, type Preview} from './engine.js';
 import type {Host} from './host/host.js';
@@ -318,12 +318,12 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 		case 'applying': {
 			const title = stages[screen.index]!.title;
 			const label = state.stopping
-				? 'Stopping after this step…'
+				? 'Stopping: the step in progress finishes first'
 				: screen.kind === 'planning'
-					? `Planning: ${title}…`
+					? `Planning: ${title}`
 					: host.dryRun
-						? `Checking: ${title} (dry run)…`
-						: `Applying: ${title}…`;
+						? `Checking: ${title} (dry run)`
+						: `Applying: ${title}`;
 			const finished = state.auto ? state.outcomes.map(({result}) => result) : undefined;
 			body = (
 				<StageRunning stage={info(screen.index)} trail={trail(screen.index)} label={label} lines={state.lines} finished={finished} dryRun={host.dryRun} rows={rows} columns={columns} />
@@ -386,12 +386,16 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 			body = <Text>Stopped before any stage ran: nothing was changed.</Text>;
 			break;
 	}
-	return (
-		<Box flexDirection="column" width={columns}>
+	const page = (
+		<Box key={screen.kind} flexDirection="column" width={columns}>
 			<Header version={version} dryRun={host.dryRun} step={step} />
 			{body}
 		</Box>
 	);
+	// The summary is the last screen and may be taller than the terminal: printed once as ordinary output, it
+	// scrolls up into the terminal's own history whole, as a command's output does (a live frame that tall
+	// would be redrawn from the top of a cleared screen).
+	return screen.kind === 'summary' ? <Static items={[page]}>{item => item}</Static> : page;
 }
 
 export function createStore(answers: Answers): WizardStore {

@@ -38,7 +38,7 @@ test('a dry run summary says what would change and that nothing was changed, and
 	assert.match(lastFrame()!, /○ database +would run 3 SQL statements/);
 	assert.match(lastFrame()!, /○ lda +already done/);
 	assert.match(lastFrame()!, /dry run: nothing was changed/);
-	assert.doesNotMatch(lastFrame()!, /PASS|passed/);
+	assert.doesNotMatch(lastFrame()!, /\bPASS\b|\bpassed\b/);
 	assert.doesNotMatch(lastFrame()!, /mail-setup undo/);
 	unmount();
 });
@@ -72,7 +72,7 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 	assert.match(frame, /not root/);
 	assert.match(frame, /Dovecot 2\.3\.19\.1/);
 	assert.match(frame, /MariaDB not found/);
-	assert.match(frame, /OpenSSL …/);
+	assert.match(frame, /OpenSSL checking/);
 	assert.match(frame, /lda +✔ already done/);
 	assert.match(frame, /postfix +to do/);
 	assert.match(frame, /database +– not run/);

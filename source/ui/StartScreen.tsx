@@ -33,7 +33,7 @@ export interface StartScreenProps {
 }
 
 const states: Record<EarlyState, {text: string; color?: string}> = {
-	checking: {text: 'checking…'},
+	checking: {text: 'checking'},
 	todo: {text: 'to do', color: 'cyan'},
 	done: {text: '✔ already done', color: 'green'},
 	skipped: {text: '– not run', color: 'yellow'},
@@ -44,7 +44,7 @@ const again = {text: '↻ run again', color: 'cyan'};
 function Version({name, value}: {name: string; value: string | null | undefined}) {
 	return (
 		<Text>
-			{name} {value === undefined ? <Text dimColor>…</Text> : value === null ? <Text color={tint('yellow')}>not found</Text> : <Text bold>{value}</Text>}
+			{name} {value === undefined ? <Text dimColor>checking</Text> : value === null ? <Text color={tint('yellow')}>not found</Text> : <Text bold>{value}</Text>}
 			{'   '}
 		</Text>
 	);
