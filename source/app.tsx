@@ -5,6 +5,7 @@
 import {Box, render, Static, Text, useStdout} from 'ink';
 import {useEffect, useState, useSyncExternalStore} from 'react';
 import {apply, preview, type Preview} from './engine.js';
+import {wouldChange} from './output.js';
 import type {Host} from './host/host.js';
 import type {Stage, StageContext} from './stages/stage.js';
 import type {Answers, StageId, StageResult} from './types.js';
@@ -338,7 +339,11 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					trail={trail(screen.index)}
 					changes={screen.preview.files.map(file => file.report)}
 					commands={screen.preview.plan.commands}
-					notes={screen.again ? ['↻ run again, as asked on the start screen', ...screen.preview.plan.notes] : screen.preview.plan.notes}
+					notes={[
+						...(screen.again ? ['↻ run again, as asked on the start screen'] : []),
+						...screen.preview.plan.notes,
+						...(screen.preview.plan.would ? [screen.preview.plan.would] : []),
+					]}
 					offer={screen.preview.plan.offer}
 					dryRun={host.dryRun}
 					rows={rows}
@@ -370,7 +375,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 						status: result.status,
 						message: result.message,
 						done,
-						changed: result.changes.length > 0 || result.commands.length > 0,
+						wouldChange: wouldChange({...result, status: shownStatus(result.status, host.dryRun)}),
 					}))}
 					dryRun={host.dryRun}
 					backups={host.journal.size > 0 ? host.journal.dir : undefined}

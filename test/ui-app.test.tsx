@@ -85,7 +85,7 @@ test('Enter through a dry run: start, questions, a done stage passed through, a 
 	assert.match(frame, /Enter summary · q quit/, 'the last stage leads to the summary');
 	send(keys.enter);
 	frame = await screen(text => text.includes('Still to do by you'));
-	assert.match(frame, /^Dry run: 1 stage would change something, 1 already done · nothing was changed$/m);
+	assert.match(frame, /^Dry run: 1 stage would change something, 1 would not; nothing was changed$/m);
 	assert.match(frame, /○ lda +already done/);
 	assert.equal(await code, 0);
 	assert.equal(file(root, 'etc/one.conf'), 'a = 1\n');

@@ -29,12 +29,12 @@ test('the summary: every stage with its mark, backups, undo, DNS and the relay c
 
 test('a dry run summary says what would change and that nothing was changed, and never "passed"', () => {
 	const planned: SummaryItem[] = [
-		{id: 'database', status: 'planned', message: 'would run 3 SQL statements', changed: true},
+		{id: 'database', status: 'planned', message: 'would run 3 SQL statements', wouldChange: true},
 		{id: 'lda', status: 'pass', message: 'already done: nothing would change', done: true},
-		{id: 'postfix', status: 'planned', message: 'would change 2 files', changed: true},
+		{id: 'postfix', status: 'planned', message: 'would change 2 files', wouldChange: true},
 	];
 	const {lastFrame, unmount} = render(<Summary items={planned} dryRun domain="example.test" fqdn="mail.example.test" columns={80} />);
-	assert.match(lastFrame()!, /^Dry run: 2 stages would change something, 1 already done · nothing was changed$/m);
+	assert.match(lastFrame()!, /^Dry run: 2 stages would change something, 1 would not; nothing was changed$/m);
 	assert.match(lastFrame()!, /○ database +would run 3 SQL statements/);
 	assert.match(lastFrame()!, /○ lda +already done/);
 	assert.match(lastFrame()!, /dry run: nothing was changed/);

@@ -25,24 +25,22 @@ export const database: Stage = {
 	live: true,
 	async plan(ctx): Promise<Plan> {
 		const a = ctx.answers;
-		const check = `will connect to ${a.dbName} on ${a.dbHost} as ${a.dbUser} and read virtual_users`;
+		const read = `connect to ${a.dbName} on ${a.dbHost} as ${a.dbUser} and read virtual_users`;
+		const would = a.dbCreate ? `would create what is missing as MariaDB root over the Unix socket, then ${read}` : `would ${read}`;
+		const plan = (commands: Command[], ...notes: string[]): Plan => ({files: [], commands, notes: [...notes, `check: ${read}`], would});
 		// Elsewhere the accounts it would make (user@localhost, user@127.0.0.1) are of no use: only check.
-		if (!isLocal(a.dbHost)) return {files: [], commands: [], notes: [check]};
+		if (!isLocal(a.dbHost)) return plan([]);
 		const found = await inspectDatabase(spec(a));
 		if (found.unknown) {
 			// A laptop's dry run: no MariaDB here, or not root. Say so once; show what would run where something is missing.
 			const show = a.dbCreate || ctx.host.dryRun;
-			return {files: [], commands: show ? sql(found.sql) : [], notes: [`cannot look into MariaDB as root: ${found.unknown}${show ? '; the SQL below runs only where something is missing' : ''}`, check]};
+			return plan(show ? sql(found.sql) : [], `cannot look into MariaDB as root: ${found.unknown}${show ? '; the SQL below runs only where something is missing' : ''}`);
 		}
-		if (found.missing.length === 0) return {files: [], commands: [], notes: [`${a.dbName}: nothing is missing`, check]};
+		if (found.missing.length === 0) return plan([], `${a.dbName}: nothing is missing`);
 		const missing = `missing: ${found.missing.join(', ')}`;
-		if (a.dbCreate) return {files: [], commands: sql(found.sql), notes: [missing, 'created as MariaDB root over the Unix socket', check]};
-		return {
-			files: [],
-			commands: sql(found.sql),
-			notes: [missing, 'without it the check below fails (headless: --db-create creates it)', check],
-			offer: {question: OFFER_QUESTION, yes: {dbCreate: true}, default: true},
-		};
+		if (a.dbCreate) return plan(sql(found.sql), missing, 'created as MariaDB root over the Unix socket');
+		// --db-create says yes to this up front; headless without it, the stage fails with that hint.
+		return {...plan(sql(found.sql), missing), offer: {question: OFFER_QUESTION, yes: {dbCreate: true}, default: true}};
 	},
 	async run(ctx) {
 		const a = ctx.answers;

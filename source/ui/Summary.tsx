@@ -11,8 +11,8 @@ export interface SummaryItem {
 	message: string;
 	/** Nothing to change: it was already done before this run. */
 	done?: boolean;
-	/** It changed files or ran commands (in a dry run: it would). */
-	changed?: boolean;
+	/** A dry run: it would write a file or run a command (output.ts's wouldChange). */
+	wouldChange?: boolean;
 }
 
 export interface SummaryProps {
@@ -34,11 +34,11 @@ export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = f
 	const count = (status: Status) => items.filter(item => shownStatus(item.status, dryRun) === status).length;
 	const failed = count('fail');
 	if (!dryRun) return `${interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: ${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped`;
-	const would = items.filter(item => item.status !== 'fail' && item.status !== 'skipped' && item.changed).length;
-	const counts = [`${would} stage${would === 1 ? '' : 's'} would change something`, `${items.filter(item => item.done).length} already done`];
+	const would = items.filter(item => item.wouldChange).length;
+	const counts = [`${would} stage${would === 1 ? '' : 's'} would change something`, `${count('planned') - would} would not`];
 	if (failed) counts.push(`${failed} failed`);
 	if (count('skipped')) counts.push(`${count('skipped')} skipped`);
-	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${counts.join(', ')} · nothing was changed`;
+	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${counts.join(', ')}; nothing was changed`;
 }
 
 export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted, columns}: SummaryProps) {
