@@ -24,7 +24,8 @@ const writes = (id: Stage['id'], file: string, content: string, extra: Partial<S
 	id,
 	title: `writes ${file}`,
 	async plan(ctx) {
-		return {files: [{path: file, content: content.replace('PW', ctx.answers.dbPassword)}], commands: [], notes: []};
+		// A file with the password in it says so, as the real stages do: only its diff is masked.
+		return {files: [{path: file, content: content.replace('PW', ctx.answers.dbPassword), secret: content.includes('PW')}], commands: [], notes: []};
 	},
 	...extra,
 });
