@@ -27,7 +27,7 @@ export const database: Stage = {
 		const a = ctx.answers;
 		const read = `connect to ${a.dbName} on ${a.dbHost} as ${a.dbUser} and read virtual_users`;
 		const would = a.dbCreate ? `would create what is missing as MariaDB root over the Unix socket, then ${read}` : `would ${read}`;
-		const plan = (commands: Command[], ...notes: string[]): Plan => ({files: [], commands, notes: [...notes, `check: ${read}`], would});
+		const plan = (commands: Command[], ...notes: string[]): Plan => ({files: [], commands, notes, would});
 		// Elsewhere the accounts it would make (user@localhost, user@127.0.0.1) are of no use: only check.
 		if (!isLocal(a.dbHost)) return plan([]);
 		const found = await inspectDatabase(spec(a));
@@ -38,7 +38,7 @@ export const database: Stage = {
 		}
 		if (found.missing.length === 0) return plan([], `${a.dbName}: nothing is missing`);
 		const missing = `missing: ${found.missing.join(', ')}`;
-		if (a.dbCreate) return plan(sql(found.sql), missing, 'created as MariaDB root over the Unix socket');
+		if (a.dbCreate) return plan(sql(found.sql), missing);
 		// --db-create says yes to this up front; headless without it, the stage fails with that hint.
 		return {...plan(sql(found.sql), missing), offer: {question: OFFER_QUESTION, yes: {dbCreate: true}, default: true}};
 	},
