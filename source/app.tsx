@@ -309,6 +309,8 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking', again: state.rerun.includes(stage.id)}))}
 					onChoice={answer}
 					onToggle={id => store.set(s => ({rerun: s.rerun.includes(id) ? s.rerun.filter(other => other !== id) : [...s.rerun, id]}))}
+					rows={rows}
+					columns={columns}
 				/>
 			);
 			break;

@@ -131,3 +131,28 @@ test('changeLines: notes, files, then the commands', () => {
 		'$ postfix check',
 	]);
 });
+
+test('at 80x24 nothing is cut: long SQL, long file lists and a long reason wrap, and page', async () => {
+	const reason = `access denied for database user mailuser over the Unix socket /run/mysqld/mysqld.sock (as Dovecot): check the database user and password (--db-create creates a missing user but never changes an existing one's password)`;
+	const files = Array.from({length: 6}, (_, i) => ({path: `/etc/postfix/mysql-virtual-mailbox-domains-${'x'.repeat(40)}-${i}.cf`, action: 'create' as const, diff: '+x\n'}));
+	const sql = "SQL> INSERT INTO `mailserver`.virtual_users (domain_id, email, password) SELECT id, 'test@example.test', '***' FROM `mailserver`.virtual_domains WHERE name = 'example.test' LIMIT 1;";
+	const failed: StageResult = {id: 'database', status: 'fail', changes: files, commands: [sql], message: `${reason}\n${'details '.repeat(30)}`};
+	const views = [
+		render(<StageResultView stage={stage} trail={trail} result={failed} dryRun={false} next="summary" rows={22} columns={80} onNext={() => {}} />),
+		render(<StageScreen stage={stage} trail={trail} changes={files} commands={[{argv: [sql]}]} notes={[reason]} dryRun={false} rows={22} columns={80} onChoice={() => {}} />),
+	];
+	for (const view of views) {
+		const frame = await until(view.lastFrame, text => text.includes('lines 1–'));
+		const lines = frame.split('\n');
+		assert.ok(lines.length <= 22, `${lines.length} rows`);
+		for (const line of lines) {
+			assert.ok(!line.endsWith('…'), line);
+			assert.ok([...line].length <= 80, line);
+		}
+		view.unmount();
+	}
+	// The reason is whole, first, before what to do.
+	const first = views[0]!.lastFrame()!;
+	assert.match(first, /✘ FAIL\naccess denied for database user mailuser over the Unix socket\n {2}\/run\/mysqld\/mysqld\.sock \(as Dovecot\): check the database user and password\n {2}\(--db-create creates a missing user but never changes an existing one's\n {2}password\)\n/);
+	assert.match(first, /\nWhat to do: fix the cause above, then run: mail-setup database\n[^]*lines 1–/, 'what to do is on the first page');
+});

@@ -3,7 +3,7 @@ import {test} from 'node:test';
 import {render} from 'ink-testing-library';
 import {StartScreen} from '../source/ui/StartScreen.tsx';
 import {Summary, type SummaryItem} from '../source/ui/Summary.tsx';
-import {keys, tick} from './ui-keys.ts';
+import {keys, tick, until} from './ui-keys.ts';
 
 const items: SummaryItem[] = [
 	{id: 'database', status: 'pass', message: 'connected', done: true},
@@ -79,5 +79,28 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 	stdin.write(keys.enter);
 	await tick();
 	assert.equal(choice, 'start');
+	unmount();
+});
+
+test('the start screen in a short terminal: the stage list scrolls with the cursor and says so', async () => {
+	const ids = ['database', 'dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission', 'reload', 'check'] as const;
+	const {stdin, lastFrame, unmount} = render(
+		<StartScreen
+			dryRun
+			root="/"
+			isRoot
+			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: '10.11.6', OpenSSL: '3.0.15'}}
+			stages={ids.map(id => ({id, title: id, state: 'todo' as const}))}
+			onChoice={() => {}}
+			rows={16}
+			columns={80}
+		/>,
+	);
+	let frame = lastFrame()!;
+	assert.match(frame, /stages 1–4 of 11 · ↑\/↓/);
+	assert.ok(frame.split('\n').length <= 16, frame);
+	stdin.write(keys.down.repeat(6));
+	frame = await until(lastFrame, text => text.includes('stages 5–8 of 11'));
+	assert.match(frame, /▸ dovecot-ssl/);
 	unmount();
 });

@@ -3,9 +3,10 @@ import {Box, Text} from 'ink';
 import {useState} from 'react';
 import type {StageId} from '../types.js';
 import {isChar} from './keys.js';
-import {type KeyHelp, KeyLine} from './StageScreen.js';
+import {type KeyHelp, KeyLine, keyLineText} from './StageScreen.js';
 import {tint} from './theme.js';
 import {useKeys} from './useKeys.js';
+import {wrap} from './wrap.js';
 
 /** A found version, null when the program is missing, undefined while still asking. */
 export type Versions = Record<'Dovecot' | 'Postfix' | 'MariaDB' | 'OpenSSL', string | null | undefined>;
@@ -30,6 +31,9 @@ export interface StartScreenProps {
 	onChoice(choice: 'start' | 'all' | 'quit'): void;
 	/** Space on a stage marked done: run it again (or not) instead of passing it through. */
 	onToggle?(id: StageId): void;
+	/** Rows the screen may use: a stage list that does not fit scrolls with the cursor. */
+	rows?: number;
+	columns?: number;
 }
 
 const states: Record<EarlyState, {text: string; color?: string}> = {
@@ -50,7 +54,7 @@ function Version({name, value}: {name: string; value: string | null | undefined}
 	);
 }
 
-export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, onToggle}: StartScreenProps) {
+export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, onToggle, rows = Infinity, columns = 80}: StartScreenProps) {
 	const [cursor, setCursor] = useState(0);
 	const current = stages[Math.min(cursor, stages.length - 1)];
 	useKeys(key => {
@@ -68,6 +72,12 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 	];
 	const choose: KeyHelp[] = [['↑/↓', 'choose a stage'], ...(current?.state === 'done' ? [['Space', current.again ? 'keep it as done' : 'run it again'] as KeyHelp] : [])];
 	const width = Math.max(...stages.map(stage => stage.id.length)) + 2;
+	// Everything but the stage list: 9 rows and the key lines.
+	const room = Math.max(3, rows - 9 - wrap(keyLineText(start), columns).length - wrap(keyLineText(choose), columns).length);
+	const fits = stages.length <= room;
+	const size = fits ? stages.length : room - 1; // a row for "stages 3–10 of 11"
+	const first = Math.max(0, Math.min(cursor - Math.floor(size / 2), stages.length - size));
+	const shownStages = stages.slice(first, first + size);
 	return (
 		<Box flexDirection="column">
 			<Text> </Text>
@@ -91,7 +101,7 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 			</Text>
 			<Text> </Text>
 			<Text bold>Stages, in order:</Text>
-			{stages.map(stage => {
+			{shownStages.map(stage => {
 				const shown = stage.state === 'done' && stage.again ? again : states[stage.state];
 				return (
 					<Text key={stage.id}>
@@ -104,6 +114,7 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 					</Text>
 				);
 			})}
+			{fits ? undefined : <Text dimColor>{`stages ${first + 1}–${first + size} of ${stages.length} · ↑/↓`}</Text>}
 			<Text> </Text>
 			<KeyLine help={start} />
 			<KeyLine help={choose} />
