@@ -16,7 +16,6 @@ import {Questions} from './ui/Questions.js';
 import {type Choice, StageResultView, StageRunning, StageScreen, type TrailItem} from './ui/StageScreen.js';
 import {type EarlyState, StartScreen, type Versions} from './ui/StartScreen.js';
 import {Summary} from './ui/Summary.js';
-import {shownStatus} from './ui/theme.js';
 import {useKeys} from './ui/useKeys.js';
 
 export interface AppProps {
@@ -291,7 +290,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 	const trail = (index: number): TrailItem[] =>
 		stages.map((stage, i) => ({
 			id: stage.id,
-			state: i < state.outcomes.length ? shownStatus(state.outcomes[i]!.result.status, host.dryRun) : i === index ? 'current' : 'pending',
+			state: i < state.outcomes.length ? state.outcomes[i]!.result.status : i === index ? 'current' : 'pending',
 		}));
 	// Bound to the screen shown: a key that reaches a screen already answered answers nothing.
 	const answer = (value: unknown) => store.answer(value, screen);
@@ -329,7 +328,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 						: `Applying: ${title}`;
 			const finished = state.auto ? state.outcomes.map(({result}) => result) : undefined;
 			body = (
-				<StageRunning stage={info(screen.index)} trail={trail(screen.index)} label={label} lines={state.lines} finished={finished} dryRun={host.dryRun} rows={rows} columns={columns} />
+				<StageRunning stage={info(screen.index)} trail={trail(screen.index)} label={label} lines={state.lines} finished={finished} rows={rows} columns={columns} />
 			);
 			break;
 		}
@@ -377,7 +376,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 						status: result.status,
 						message: result.message,
 						done,
-						wouldChange: wouldChange({...result, status: shownStatus(result.status, host.dryRun)}),
+						wouldChange: wouldChange(result),
 					}))}
 					dryRun={host.dryRun}
 					backups={host.journal.size > 0 ? host.journal.dir : undefined}

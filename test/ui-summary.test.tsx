@@ -30,7 +30,7 @@ test('the summary: every stage with its mark, backups, undo, DNS and the relay c
 test('a dry run summary says what would change and that nothing was changed, and never "passed"', () => {
 	const planned: SummaryItem[] = [
 		{id: 'database', status: 'planned', message: 'would run 3 SQL statements', wouldChange: true},
-		{id: 'lda', status: 'pass', message: 'already done: nothing would change', done: true},
+		{id: 'lda', status: 'planned', message: 'already done: nothing would change', done: true},
 		{id: 'postfix', status: 'planned', message: 'would change 2 files', wouldChange: true},
 	];
 	const {lastFrame, unmount} = render(<Summary items={planned} dryRun domain="example.test" fqdn="mail.example.test" columns={80} />);

@@ -6,7 +6,7 @@ import type {ChangeReport, Command, Offer, StageId, StageResult, Status} from '.
 import {DiffView, lineColor} from './DiffView.js';
 import {isChar} from './keys.js';
 import {Spinner} from './Spinner.js';
-import {markColor, marks, shownStatus, tint, verdicts} from './theme.js';
+import {markColor, marks, tint, verdicts} from './theme.js';
 import {useKeys} from './useKeys.js';
 import {wrap} from './wrap.js';
 
@@ -199,20 +199,19 @@ export interface StageRunningProps {
 	lines: string[];
 	/** Applying every stage without asking: the verdicts so far, newest last. */
 	finished?: Finished[];
-	dryRun: boolean;
 	rows: number;
 	columns: number;
 }
 
 /** One stage's verdict in a line: its mark, id and the first line of its message. */
-export const verdictLine = (item: Finished, dryRun: boolean) => `${marks[shownStatus(item.status, dryRun)]} ${item.id}: ${item.message.split('\n')[0] ?? ''}`;
+export const verdictLine = (item: Finished) => `${marks[item.status]} ${item.id}: ${item.message.split('\n')[0] ?? ''}`;
 
-export function StageRunning({stage, trail, label, lines, finished = [], dryRun, rows, columns}: StageRunningProps) {
+export function StageRunning({stage, trail, label, lines, finished = [], rows, columns}: StageRunningProps) {
 	let room = Math.max(1, rows - headingRows(stage, trail, columns) - 2);
 	// The newest verdicts that fit, leaving the live output a few rows.
 	const verdicts: string[][] = [];
 	for (const item of [...finished].reverse()) {
-		const wrapped = wrap(verdictLine(item, dryRun), columns);
+		const wrapped = wrap(verdictLine(item), columns);
 		if (wrapped.length > room - 3) break;
 		verdicts.unshift(wrapped);
 		room -= wrapped.length;
@@ -286,7 +285,7 @@ export function StageResultView({stage, trail, result, dryRun, next, rows, colum
 		else if (isChar(key, 'a') && next === 'next stage') onNext('all');
 		else if (isChar(key, 'q')) onNext('quit');
 	});
-	const status = shownStatus(result.status, dryRun);
+	const {status} = result;
 	const first = result.message.split('\n')[0] ?? '';
 	const verdict = `${marks[status]} ${verdicts[status]}${status !== 'fail' && first ? ` · ${first}` : ''}`;
 	const help: KeyHelp[] = [['Enter', next], ...(next === 'next stage' ? [['a', dryRun ? 'go on through every following stage' : 'apply every following stage'] as KeyHelp] : []), ['q', 'quit']];

@@ -2,7 +2,7 @@
 // The program exits on it, so it is printed whole (the terminal keeps what scrolls off the top) and wrapped.
 import {Box, Text} from 'ink';
 import type {StageId, Status} from '../types.js';
-import {markColor, marks, shownStatus, tint} from './theme.js';
+import {markColor, marks, tint} from './theme.js';
 import {wrap} from './wrap.js';
 
 export interface SummaryItem {
@@ -31,7 +31,7 @@ export interface SummaryProps {
 
 /** The first line of the summary: how the run ended, in counts. A dry run never says passed. */
 export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = false): string {
-	const count = (status: Status) => items.filter(item => shownStatus(item.status, dryRun) === status).length;
+	const count = (status: Status) => items.filter(item => item.status === status).length;
 	const failed = count('fail');
 	if (!dryRun) return `${interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: ${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped`;
 	const would = items.filter(item => item.wouldChange).length;
@@ -52,12 +52,11 @@ export function Summary({items, dryRun, backups, root = '/', domain, fqdn, inter
 				{row(verdictOf(items, dryRun, interrupted))}
 			</Text>
 			{items.map(item => {
-				const status = shownStatus(item.status, dryRun);
 				const text = `${item.id.padEnd(width)}${item.done ? 'already done' : (item.message.split('\n')[0] ?? '')}`;
 				const [first, ...rest] = wrap(text, columns - 2, width);
 				return (
 					<Text key={item.id}>
-						<Text color={tint(markColor[status])}>{marks[status]}</Text> {first!.slice(0, width)}
+						<Text color={tint(markColor[item.status])}>{marks[item.status]}</Text> {first!.slice(0, width)}
 						<Text dimColor>{[first!.slice(width), ...rest.map(line => `  ${line}`)].join('\n')}</Text>
 					</Text>
 				);

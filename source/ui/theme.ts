@@ -10,9 +10,6 @@ export function tint(color: string): string | undefined {
 	return colorsOn() ? color : undefined;
 }
 
-/** The status a screen shows: nothing passes in a dry run, it is planned (older engines said 'pass'). */
-export const shownStatus = (status: Status, dryRun: boolean): Status => (dryRun && status === 'pass' ? 'planned' : status);
-
 export const verdicts: Record<Status, string> = {pass: 'PASS', fail: 'FAIL', skipped: 'SKIPPED', planned: 'PLANNED (dry run)'};
 
 export const marks: Record<Status | 'current' | 'pending', string> = {
