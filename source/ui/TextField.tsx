@@ -7,14 +7,11 @@ import type {Line} from './line.js';
 export interface TextFieldProps {
 	line: Line;
 	secret?: boolean;
-	/** Show the cursor (the field has the keyboard). */
-	focus?: boolean;
 }
 
-export function TextField({line, secret, focus = true}: TextFieldProps) {
+export function TextField({line, secret}: TextFieldProps) {
 	// Masked by what the field is, never by looking at its text.
 	const chars = secret ? [...line.value].map(() => '*') : [...line.value];
-	if (!focus) return <Text>{chars.join('')}</Text>;
 	const cursor = Math.min(line.cursor, chars.length);
 	return (
 		<Text>
