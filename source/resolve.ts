@@ -118,7 +118,8 @@ export async function resolveAnswers(options: Options, host: Host, env = process
 }
 
 /** Which secrets the chosen stages cannot do without (a dry run shows *** instead). */
-export function checkAnswers(answers: Answers, options: Options): void {
+/** interactive: the wizard, which asks what headless runs must be told (the Let's Encrypt question). */
+export function checkAnswers(answers: Answers, options: Options, interactive = false): void {
 	const all = options.stages.length === 0;
 	const wants = (...ids: string[]) => all || options.stages.some(id => ids.includes(id));
 	// Under --root with no stage named, the live stages (database, check) are skipped.
@@ -128,15 +129,16 @@ export function checkAnswers(answers: Answers, options: Options): void {
 		dbPassword: live && (wants('dovecot-sql', 'postfix') || wantsLive('database')),
 		testPassword: live && (wantsLive('check') || (answers.dbCreate && wantsLive('database'))),
 	});
-	checkAcme(answers, options);
+	checkAcme(answers, options, interactive);
 }
 
-/** The ACME options belong to --certificate letsencrypt; asking for it says plainly whether the CA gets an e-mail. */
-function checkAcme(answers: Answers, options: Options): void {
+/** The ACME options belong to --certificate letsencrypt (or the wizard's question); asking for it says plainly whether the CA gets an e-mail. */
+function checkAcme(answers: Answers, options: Options, interactive: boolean): void {
 	const v = options.values;
 	if (answers.certificate !== 'letsencrypt') {
 		const stray = (['email', 'acme-server', 'webroot'] as const).find(flag => v[flag] !== undefined) ?? (options.noEmail ? 'register-unsafely-without-email' : undefined);
-		if (stray) throw new UsageError(`--${stray} is only for --certificate letsencrypt`, stray);
+		// The wizard may still ask whether to take Let's Encrypt: these then say how. Headless, nothing asks.
+		if (stray && (!interactive || v.certificate !== undefined)) throw new UsageError(`--${stray} is only for --certificate letsencrypt`, stray);
 		return;
 	}
 	if (answers.email && answers.noEmail) throw new UsageError('--email and --register-unsafely-without-email exclude each other', 'email');

@@ -42,10 +42,10 @@ function tree(pair?: {cert: string; key: string}): string {
 	return root;
 }
 
-async function resolved(argv: string[], root = tree()) {
+async function resolved(argv: string[], root = tree(), interactive = false) {
 	const options = parse(['--fqdn', FQDN, ...argv, '--root', root]);
 	const answers = await resolveAnswers(options, new Host({root, dryRun: options.dryRun}), {});
-	checkAnswers(answers, {...options, dryRun: true});
+	checkAnswers(answers, {...options, dryRun: true}, interactive);
 	return answers;
 }
 
@@ -70,6 +70,9 @@ test('flags: --certificate letsencrypt with its account, CA and webroot options'
 	assert.equal(a.key, `${LIVE}/privkey.pem`);
 	assert.equal((await resolved(['--certificate', 'letsencrypt', '--register-unsafely-without-email'])).noEmail, true);
 	assert.equal((await resolved([])).certificate, 'self-signed');
+	// The wizard may ask whether to take Let's Encrypt: the options say how, for that question.
+	const wizard = await resolved(['--acme-server', 'https://ca.test/dir', '--register-unsafely-without-email'], tree(), true);
+	assert.deepEqual([wizard.certificate, wizard.acmeServer, wizard.noEmail], ['self-signed', 'https://ca.test/dir', true]);
 });
 
 test('bad or contradictory ACME options exit 2 naming the option', async () => {
@@ -83,6 +86,7 @@ test('bad or contradictory ACME options exit 2 naming the option', async () => {
 	await refuses(['--email', 'a@example.test'], 'email', /only for --certificate letsencrypt/);
 	await refuses(['--webroot', '/var/www/html'], 'webroot', /only for --certificate letsencrypt/);
 	await refuses(['--register-unsafely-without-email'], 'register-unsafely-without-email', /only for --certificate letsencrypt/);
+	await refuses(['--certificate', 'self-signed', '--acme-server', 'https://ca.test/dir'], 'acme-server', /only for --certificate letsencrypt/);
 });
 
 test('a rerun finds the earlier kind in 10-ssl.conf: letsencrypt again, no e-mail needed (the account exists)', async () => {

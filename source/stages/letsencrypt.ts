@@ -78,8 +78,9 @@ export async function offerLetsEncrypt(host: Host, a: Answers): Promise<{offer?:
 	if (host.root !== '/' || host.dryRun || (await whereIs(a.fqdn)).here.length === 0) return {};
 	const better = `${a.fqdn} resolves to this machine: --certificate letsencrypt gets a certificate mail clients trust`;
 	if (!(await certbotInstalled(host))) return {note: `${better}, with certbot (${INSTALL_CERTBOT})`};
-	const email = a.email || a.postmaster;
-	const question = `Ask Let's Encrypt for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, account e-mail ${email})?`;
+	const email = a.noEmail ? '' : a.email || a.postmaster;
+	const account = email ? `account e-mail ${email}` : 'no account e-mail';
+	const question = `Ask Let's Encrypt for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, ${account})?`;
 	return {note: better, offer: {question, yes: {certificate: 'letsencrypt', ...pairOf('letsencrypt', a.fqdn), email}, default: false}};
 }
 

@@ -1,6 +1,7 @@
 // The first screen: what was found on the machine, dry run or live, and the stages with their state.
 import {Box, Text} from 'ink';
 import {useState} from 'react';
+import {INSTALL_CERTBOT} from '../stages/letsencrypt.js';
 import type {StageId} from '../types.js';
 import {isChar} from './keys.js';
 import {type KeyHelp, KeyLine, keyLineText} from './StageScreen.js';
@@ -9,7 +10,7 @@ import {useKeys} from './useKeys.js';
 import {wrap} from './wrap.js';
 
 /** A found version, null when the program is missing, undefined while still asking. */
-export type Versions = Record<'Dovecot' | 'Postfix' | 'MariaDB' | 'OpenSSL', string | null | undefined>;
+export type Versions = Record<'Dovecot' | 'Postfix' | 'MariaDB' | 'OpenSSL' | 'certbot', string | null | undefined>;
 
 export type EarlyState = 'checking' | 'todo' | 'done' | 'skipped' | 'error';
 
@@ -72,8 +73,8 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 	];
 	const choose: KeyHelp[] = [['↑/↓', 'choose a stage'], ...(current?.state === 'done' ? [['Space', current.again ? 'keep it as done' : 'run it again'] as KeyHelp] : [])];
 	const width = Math.max(...stages.map(stage => stage.id.length)) + 2;
-	// Everything but the stage list: 9 rows and the key lines.
-	const room = Math.max(3, rows - 9 - wrap(keyLineText(start), columns).length - wrap(keyLineText(choose), columns).length);
+	// Everything but the stage list: 9 rows (10 with the certbot line) and the key lines.
+	const room = Math.max(3, rows - 9 - (versions.certbot === null ? 1 : 0) - wrap(keyLineText(start), columns).length - wrap(keyLineText(choose), columns).length);
 	const fits = stages.length <= room;
 	const size = fits ? stages.length : room - 1; // a row for "stages 3–10 of 11"
 	const first = Math.max(0, Math.min(cursor - Math.floor(size / 2), stages.length - size));
@@ -98,7 +99,14 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 				{'         '}
 				<Version name="MariaDB" value={versions.MariaDB} />
 				<Version name="OpenSSL" value={versions.OpenSSL} />
+				{versions.certbot === null ? '' : <Version name="certbot" value={versions.certbot} />}
 			</Text>
+			{versions.certbot === null ? (
+				<Text>
+					{'         '}
+					<Text color={tint('yellow')}>certbot not found</Text>: {INSTALL_CERTBOT} (Let's Encrypt)
+				</Text>
+			) : undefined}
 			<Text> </Text>
 			<Text bold>Stages, in order:</Text>
 			{shownStages.map(stage => {
