@@ -69,6 +69,9 @@ async function currentProblems(ctx: StageContext, a: Answers): Promise<string[]>
 	return inspect(await ctx.host.read(a.cert), await ctx.host.read(a.key), a.fqdn);
 }
 
+/** Why a new pair: --renew, or what is wrong with the present one. */
+const reasons = (a: Answers, problems: string[]) => (a.renew ? ['--renew asked for a new certificate'] : problems);
+
 /** "issued by …, valid until …" for the preview; empty when the certificate cannot be read. */
 async function describe(ctx: StageContext, path: string): Promise<string> {
 	try {
@@ -83,7 +86,7 @@ async function planSelfSigned(ctx: StageContext): Promise<Plan> {
 	const a = ctx.answers;
 	const problems = await currentProblems(ctx, a);
 	if (problems.length === 0 && !a.renew) return {files: [], commands: [], notes: [`${a.cert} is valid for ${a.fqdn}: kept (--renew makes a new one)`]};
-	const why = a.renew ? ['--renew asked for a new certificate'] : problems;
+	const why = reasons(a, problems);
 	const {offer, note} = await offerLetsEncrypt(ctx.host, a);
 	// A dry run shows what would be written without spending a second on a key nobody keeps.
 	const pair = ctx.host.dryRun
@@ -110,7 +113,7 @@ async function planLetsEncrypt(ctx: StageContext): Promise<Plan> {
 		return {files: [hook], commands: [], notes: [`${lineageDir(a.fqdn)} holds a certificate for ${a.fqdn}${found ? `, ${found}` : ''}: used as is, the CA is not asked (--renew asks for a new one)`]};
 	}
 	const lineageExists = Boolean(await ctx.host.info(lineageDir(a.fqdn)));
-	return planIssue(ctx.host, a, lineageExists, hook, a.renew ? ['--renew asked for a new certificate'] : problems);
+	return planIssue(ctx.host, a, lineageExists, hook, reasons(a, problems));
 }
 
 export const certificate: Stage = {
