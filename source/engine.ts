@@ -79,7 +79,8 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		id: stage.id,
 		status: 'pass',
 		changes: files.map(file => file.report),
-		commands: plan.commands.map(commandText),
+		// A stage with run() reports what run() did; its plan's commands are only a preview of that.
+		commands: stage.run && !host.dryRun ? [] : plan.commands.map(commandText),
 		message: '',
 	};
 	const notes = [...plan.notes];
@@ -104,7 +105,7 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		}
 		if (stage.run && !host.dryRun) {
 			const outcome = await stage.run(ctx);
-			result.commands.push(...outcome.commands);
+			result.commands = outcome.commands;
 			if (outcome.checks) result.checks = outcome.checks;
 			if (!outcome.ok) throw new Error(outcome.message);
 			notes.unshift(outcome.message);
