@@ -26,8 +26,8 @@ export function rootDir(release: Release): string {
 }
 
 export interface RootOptions extends Omit<ExecOptions, 'env' | 'cwd'> {
-	/** Absolute paths (dirs or files) of this machine seen at the same path inside. */
-	binds?: string[];
+	/** Absolute paths (dirs or files) of this machine seen at the same path inside, or [path here, path inside]. */
+	binds?: (string | [string, string])[];
 	/** Added to the clean environment (PATH, HOME=/root, LC_ALL=C.UTF-8). */
 	env?: Record<string, string>;
 	/** Working directory inside (default /). */
@@ -47,9 +47,9 @@ mount -t tmpfs -o mode=1777 tmpfs "$m/tmp"
 mount -t tmpfs -o mode=755 tmpfs "$m/run"
 mkdir -p "$m/run/lock"
 while [ "$n" -gt 0 ]; do
-	if [ -d "$1" ]; then mkdir -p "$m$1"; else mkdir -p "$(dirname "$m$1")"; touch "$m$1"; fi
-	mount --rbind "$1" "$m$1"
-	shift
+	if [ -d "$1" ]; then mkdir -p "$m$2"; else mkdir -p "$(dirname "$m$2")"; [ -e "$m$2" ] || touch "$m$2"; fi
+	mount --rbind "$1" "$m$2"
+	shift 2
 	n=$((n - 1))
 done
 cd "$m"
@@ -64,7 +64,11 @@ function wrap(release: Release, argv: string[], options: RootOptions): {argv: st
 	const binds = options.binds ?? [];
 	const env = Object.entries({PATH, HOME: '/root', LC_ALL: 'C.UTF-8', ...options.env}).map(([key, value]) => `${key}=${value}`);
 	return {
-		argv: ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', rootDir(release), tmp, options.cwd ?? '/', String(binds.length), ...binds, '/usr/bin/env', '-i', ...env, ...argv],
+		argv: [
+			'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', rootDir(release), tmp, options.cwd ?? '/',
+			String(binds.length), ...binds.flatMap(bind => (typeof bind === 'string' ? [bind, bind] : bind)),
+			'/usr/bin/env', '-i', ...env, ...argv,
+		],
 		remove,
 	};
 }
@@ -97,12 +101,13 @@ export function mustInRoot(release: Release, argv: string[], options: RootOption
 }
 
 /**
- * A long-running command (a daemon) in an overlay of the root: its pid is the command's own (the
- * wrapper execs), so signals reach it. Call dispose() after it ended: it removes the overlay's dir.
+ * A command in an overlay of the root that the test watches or signals (a daemon, an interrupted
+ * run): its pid is the command's own (the wrapper execs), so signals reach it. stdout and stderr
+ * are pipes, or ignored. Call dispose() after it ended: it removes the overlay's dir.
  */
-export function spawnInRoot(release: Release, argv: string[], options: RootOptions & {log?: number} = {}): {child: ChildProcess; dispose: () => void} {
+export function spawnInRoot(release: Release, argv: string[], options: RootOptions & {output?: 'pipe' | 'ignore'} = {}): {child: ChildProcess; dispose: () => void} {
 	const {argv: wrapped, remove} = wrap(release, argv, options);
-	const out = options.log ?? 'ignore';
+	const out = options.output ?? 'ignore';
 	const child = spawn(wrapped[0]!, wrapped.slice(1), {env: {PATH}, stdio: ['ignore', out, out], detached: true});
 	return {child, dispose: remove};
 }
