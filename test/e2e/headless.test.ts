@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {describe, test} from 'node:test';
+import {setTimeout as sleep} from 'node:timers/promises';
 import {FQDN} from '../helpers/server.ts';
 import {RELEASES} from '../helpers/roots.ts';
 import {
@@ -25,6 +26,7 @@ import {
 	TEST_USER,
 	WRONG_PASSWORD,
 	writeFile,
+	type Lab,
 } from './lib.ts';
 
 const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', '--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
@@ -126,6 +128,14 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			}
 			t.diagnostic(`Debian ${release}: clients ${Date.now() - started} ms`);
 
+			if (release === 12) {
+				started = Date.now();
+				await breakages(l, passwordFile);
+				assert.equal(await fingerprint(server, CONFIG_PATHS), configured, 'the breakages were not put back byte for byte');
+				expectChecks(await laptopCheck(l, passwordFile), 0);
+				t.diagnostic(`Debian ${release}: breakages ${Date.now() - started} ms`);
+			}
+
 			// --- again: nothing to change, nothing restarted
 			// Postfix reloads keep the master but start a new qmgr.
 			const pids = async () => `dovecot ${await server.mainPid('dovecot')}, postfix ${await server.mainPid(postfixUnit)}, qmgr ${(await server.run(['pgrep', '-x', 'qmgr'])).stdout.trim()}`;
@@ -148,3 +158,86 @@ describe('headless on booted servers', {concurrency: true}, () => {
 		});
 	}
 });
+
+/** Polls until fn() is true; fails naming what did not happen within `seconds`. */
+async function until(what: string, fn: () => Promise<boolean>, seconds = 15): Promise<void> {
+	for (const end = Date.now() + seconds * 1000; Date.now() < end; await sleep(200)) if (await fn()) return;
+	assert.fail(`${what}: not within ${seconds} s`);
+}
+
+/**
+ * The configured server broken one way at a time: each breakage must make exactly the right
+ * check(s) fail (exit 1) while the others pass; each is put back (the file from a copy, the
+ * service restarted or reloaded) before the next.
+ */
+async function breakages(l: Lab, passwordFile: string): Promise<void> {
+	const {server, laptop} = l;
+	const must = async (argv: string[]) => {
+		const run = await server.run(argv, {timeout: 60_000});
+		assert.equal(run.exitCode, 0, `${argv.join(' ')}: ${run.stderr}`);
+		return run.stdout;
+	};
+	const files = ['/etc/postfix/main.cf', '/etc/dovecot/conf.d/10-master.conf', '/etc/dovecot/conf.d/10-ssl.conf'];
+	await must(['sh', '-c', 'mkdir -p /root/kept && cp -p "$@" /root/kept/', 'sh', ...files]);
+	const putBack = (file: string) => must(['cp', '-p', `/root/kept/${path.basename(file)}`, file]);
+	const portOpen = async (port: number) => (await laptop.run(['bash', '-c', `exec 3<>/dev/tcp/${server.address}/${port}`], {timeout: 10_000})).exitCode === 0;
+	const relayRc = async () => (await laptop.run(['swaks', '--timeout', '5', '--server', FQDN, '--from', TEST_USER, '--to', 'victim@example.net', '--quit-after', 'RCPT'], {timeout: 30_000})).exitCode;
+	const subject = async (port: number) => {
+		const starttls = port === 587 ? ['-starttls', 'smtp'] : [];
+		const script = 'to=$1 name=$2; shift 2; openssl s_client -connect "$to" -servername "$name" "$@" </dev/null 2>/dev/null | openssl x509 -noout -subject';
+		return (await laptop.run(['sh', '-c', script, 'sh', `${server.address}:${port}`, FQDN, ...starttls], {timeout: 20_000})).stdout;
+	};
+	const serves = async (name: string) => (await subject(993)).includes(`CN = ${name}`) && (await subject(587)).includes(`CN = ${name}`);
+	const expectBroken = async (failing: string[], message: [string, RegExp], password = passwordFile, fqdn = FQDN) => {
+		const check = await laptopCheck(l, password, fqdn);
+		expectChecks(check, 1, failing);
+		assert.match(check.doc.checks.find(c => c.id === message[0])!.message, message[1]);
+	};
+
+	// 1. IMAP on 143 re-opened.
+	const master = (await server.read('/etc/dovecot/conf.d/10-master.conf'))!;
+	const opened = master.replace(/(inet_listener imap \{\s*\n\s*port = )0$/m, '$1143');
+	assert.notEqual(opened, master, 'could not set port = 143 in 10-master.conf');
+	await server.write('/etc/dovecot/conf.d/10-master.conf', opened, {mode: 0o640, owner: 'mail:dovecot'});
+	await must(['systemctl', 'restart', 'dovecot']);
+	await until('port 143 open after the restart', () => portOpen(143));
+	await expectBroken(['plaintext-closed'], ['plaintext-closed', /\b143\b/]);
+	await putBack('/etc/dovecot/conf.d/10-master.conf');
+	await must(['systemctl', 'restart', 'dovecot']);
+	await until('port 143 closed again', async () => !(await portOpen(143)));
+
+	// 2. An open relay.
+	await must(['postconf', '-e', 'mynetworks = 0.0.0.0/0']);
+	await must(['systemctl', 'reload', 'postfix']);
+	await until('Postfix relaying for the laptop', async () => (await relayRc()) === 0);
+	await expectBroken(['smtp-relay-refused'], ['smtp-relay-refused', /open relay/i]);
+	await putBack('/etc/postfix/main.cf');
+	await must(['systemctl', 'reload', 'postfix']);
+	await until('Postfix refusing to relay again', async () => (await relayRc()) === 24);
+
+	// 3. The client asks for a name the certificate does not hold.
+	const other = 'other.example.test';
+	await expectBroken(['certificate-name'], ['certificate-name', new RegExp(`not ${other}`)], passwordFile, other);
+
+	// 4. A wrong password: the checks that log in fail; the port-25 checks do not use it.
+	const wrong = writeFile(path.join(laptop.homeOf('nobody'), 'wrong-password'), `${WRONG_PASSWORD}\n`, 'nobody');
+	await expectBroken(['imaps-login', 'submission-auth', 'mailbox-delivery'], ['submission-auth', /535/], wrong);
+
+	// 5. The server serves a certificate for another name (Dovecot and Postfix). Their restart and
+	//    reload also start fresh auth processes: the wrong password's auth penalty is gone after it.
+	await must(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${other}`, '-addext', `subjectAltName=DNS:${other}`, '-keyout', '/root/kept/other.key', '-out', '/root/kept/other.crt']);
+	const ssl = (await server.read('/etc/dovecot/conf.d/10-ssl.conf'))!;
+	const otherSsl = ssl.replace(/^ssl_cert = <.*$/m, 'ssl_cert = </root/kept/other.crt').replace(/^ssl_key = <.*$/m, 'ssl_key = </root/kept/other.key');
+	assert.equal(otherSsl.match(/\/root\/kept\/other/g)?.length, 2, 'could not point ssl_cert and ssl_key at the other pair');
+	await server.write('/etc/dovecot/conf.d/10-ssl.conf', otherSsl, {mode: 0o640, owner: 'mail:dovecot'});
+	await must(['postconf', '-e', 'smtpd_tls_cert_file = /root/kept/other.crt', 'smtpd_tls_key_file = /root/kept/other.key']);
+	await must(['systemctl', 'restart', 'dovecot']);
+	await must(['systemctl', 'reload', 'postfix']);
+	await until(`the laptop served the certificate for ${other} on 993 and 587`, () => serves(other));
+	await expectBroken(['certificate-name'], ['certificate-name', new RegExp(`${other}, not ${FQDN}`)]);
+	await putBack('/etc/dovecot/conf.d/10-ssl.conf');
+	await putBack('/etc/postfix/main.cf');
+	await must(['systemctl', 'restart', 'dovecot']);
+	await must(['systemctl', 'reload', 'postfix']);
+	await until(`the laptop served the certificate for ${FQDN} again`, () => serves(FQDN));
+}
