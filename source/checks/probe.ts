@@ -166,6 +166,8 @@ export function httpProbe(host: string, port: number, hostHeader: string, timeou
 		});
 		socket.on('close', finish);
 		socket.on('error', (error: NodeJS.ErrnoException) => {
+			// A reset after its first words (it closed without reading our request): judge by the words.
+			if (text) return finish();
 			clearTimeout(timer);
 			socket.destroy();
 			// Refused: nothing listens. Anything else (unreachable, reset) is not a web server either.
