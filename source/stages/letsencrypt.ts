@@ -63,6 +63,9 @@ function accountNote(a: Answers): string {
 	return 'account: the one certbot already has for this CA (no --email given)';
 }
 
+/** The CA in the operator's words: Let's Encrypt by name, any other by its URL. */
+const caName = (a: Answers) => (a.acmeServer === LETS_ENCRYPT ? "Let's Encrypt" : a.acmeServer);
+
 export const certbotInstalled = async (host: Host) => (await host.probe(['certbot', '--version'])).exitCode !== 127;
 
 /** The FQDN's addresses in DNS, and which of them are this machine's. */
@@ -80,7 +83,7 @@ export async function offerLetsEncrypt(host: Host, a: Answers): Promise<{offer?:
 	if (!(await certbotInstalled(host))) return {note: `${better}, with certbot (${INSTALL_CERTBOT})`};
 	const email = a.noEmail ? '' : a.email || a.postmaster;
 	const account = email ? `account e-mail ${email}` : 'no account e-mail';
-	const question = `Ask Let's Encrypt for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, ${account})?`;
+	const question = `Ask ${caName(a)} for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, ${account})?`;
 	return {note: better, offer: {question, yes: {certificate: 'letsencrypt', ...pairOf('letsencrypt', a.fqdn), email}, default: false}};
 }
 

@@ -182,7 +182,7 @@ describe("Let's Encrypt on booted servers, pebble as the CA", {concurrency: 2}, 
 		const asked = await term.waitFor(/Enter\s+no/, 60_000);
 		const question = asked.replace(/\s+/g, ' ');
 		assert.match(question, /mail\.example\.test resolves to this machine: --certificate letsencrypt gets a certificate mail clients trust/);
-		assert.match(question, /\? Ask Let's Encrypt for a certificate mail clients trust instead \(certbot, HTTP-01 on port 80, account e-mail postmaster@example\.test\)\?/);
+		assert.ok(question.includes(`? Ask ${l.pebble.directory} for a certificate mail clients trust instead (certbot, HTTP-01 on port 80, account e-mail postmaster@example.test)?`), question);
 		await term.keys('y');
 		const end = await term.waitFor(/exit=\d+/, 180_000);
 		assert.match(end, /exit=0/, await term.history());
