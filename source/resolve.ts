@@ -9,7 +9,7 @@ import {syntaxOf} from './stages/dovecot.js';
 import type {Answers, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
-async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
+export async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
 	if (file !== undefined) {
 		try {
 			// One trailing newline is the file's, not the password's.

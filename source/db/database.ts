@@ -26,7 +26,7 @@ export interface CreateSpec extends DbTarget {
 	testPassword: string;
 }
 
-const SOCKET = '/run/mysqld/mysqld.sock';
+export const SOCKET = '/run/mysqld/mysqld.sock';
 const PORT = 3306;
 const CONNECT_TIMEOUT_MS = 5000;
 const START_HINT = 'start it: systemctl start mariadb (without systemd: mariadbd --user=mysql &)';

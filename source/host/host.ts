@@ -206,6 +206,22 @@ export class Host {
 		}
 	}
 
+	/**
+	 * Move target (a removed mailbox's mail directory) into this run's backups, where `undo` moves it back.
+	 * Returns where it went (a dry run: where it would go), or undefined when there is nothing there.
+	 */
+	async stash(target: string): Promise<string | undefined> {
+		if (!(await this.info(target))) return undefined;
+		if (this.dryRun) return this.journal.dir;
+		this.guard('rename', target);
+		try {
+			return await this.journal.move(target, this.real(target));
+		} catch (error) {
+			const why = isCode(error, 'EXDEV') ? `it is on another file system than ${this.journal.dir}` : (error as Error).message;
+			throw new HostError(`cannot move ${target} into the backups: ${why}`);
+		}
+	}
+
 	/** Run a command that changes nothing (version probes, validators): runs in every mode. */
 	async probe(argv: string[], options: RunOptions = {}): Promise<RunResult> {
 		try {
