@@ -213,8 +213,8 @@ export class Host {
 	async stash(target: string): Promise<string | undefined> {
 		if (!(await this.info(target))) return undefined;
 		if (this.dryRun) return this.journal.dir;
-		this.guard('rename', target);
 		try {
+			this.guard('rename', target);
 			return await this.journal.move(target, this.real(target));
 		} catch (error) {
 			const why = isCode(error, 'EXDEV') ? `it is on another file system than ${this.journal.dir}` : (error as Error).message;
