@@ -78,7 +78,6 @@ export function parse(argv: string[]): Options {
 	const undo = positionals[0] === 'undo';
 	if (undo && positionals.length > 1) throw new UsageError('undo takes no stages');
 	const admin = (NOUNS as readonly string[]).includes(positionals[0]!) ? parseRequest(positionals) : undefined;
-	if (values['password-file'] === '') throw new UsageError('--password-file needs a file name', 'password-file');
 	if (!admin && (values['password-file'] !== undefined || values['purge-mail'])) throw new UsageError('--password-file and --purge-mail go with the mailbox commands only');
 	const stages = undo || admin ? [] : positionals;
 	for (const name of stages) {

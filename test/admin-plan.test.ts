@@ -62,7 +62,7 @@ test('requests: nouns, verbs, operand counts, addresses lower-cased', () => {
 test('flags: passwords never on the command line; --purge-mail and --password-file only where they mean something', () => {
 	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password', 'pw']), /not accepted \(argv is visible/);
 	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password=pw']), /not accepted/);
-	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password-file=']), /needs a file name/);
+	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password-file=']), /--password-file is empty/);
 	assert.throws(() => parse(['--purge-mail']), /mailbox commands only/);
 	assert.throws(() => parse(['postfix', '--password-file', '/x']), /mailbox commands only/);
 	const o = parse(['mailbox', 'remove', 'a@a.test', '--purge-mail', '--yes', '--json']);
