@@ -6,21 +6,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
-import mysql, {type RowDataPacket} from 'mysql2/promise';
 import {runAdmin} from '../source/admin/run.ts';
 import {parseRequest, type Request} from '../source/admin/request.ts';
-import {createDatabase} from '../source/db/database.ts';
 import {verifySha512Crypt} from '../source/db/sha512crypt.ts';
 import {Host} from '../source/host/host.ts';
-import {startMariaDB, type MariaDB} from './helpers/mariadb.ts';
+import {adminDb, DB, type AdminDb} from './helpers/admin.ts';
 
 const bin = path.resolve('bin/mail-setup.js');
-const DB = 'mail_db';
 const ALICE_PW = `al"ice 'pw\\1`;
 const ALICE_PW2 = 'second-Secret-77';
 const BOB_PW = 'bob env pw';
 
-let db: MariaDB;
+let a: AdminDb;
 let tree: string;
 let tree24: string;
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'admin-db-'));
@@ -35,50 +32,13 @@ function cli(args: string[], env: Record<string, string> = {}, root = tree) {
 	return {code: run.status, stdout: run.stdout, stderr: run.stderr};
 }
 
-async function query(sql: string, params: string[] = []): Promise<RowDataPacket[]> {
-	const c = await mysql.createConnection({socketPath: db.socket, user: 'root', database: DB});
-	try {
-		return (await c.query<RowDataPacket[]>(sql, params))[0];
-	} finally {
-		await c.end();
-	}
-}
-
-/** The three tables, every row: "unchanged" means this stays the same. */
-async function dump(): Promise<string> {
-	const rows = await Promise.all([
-		query('SELECT id, name FROM virtual_domains ORDER BY id'),
-		query('SELECT id, domain_id, email, password FROM virtual_users ORDER BY id'),
-		query('SELECT id, domain_id, source, destination FROM virtual_aliases ORDER BY id'),
-	]);
-	return JSON.stringify(rows);
-}
-
-const hashOf = async (email: string) => String((await query('SELECT password FROM virtual_users WHERE email = ?', [email]))[0]?.password ?? '');
-
-/** A server tree as the wizard leaves it (the parts day two reads), its socket pointing at the private MariaDB. */
-function makeTree(syntax: '2.3' | '2.4'): string {
-	const root = fs.mkdtempSync(path.join(temp, `tree${syntax}-`));
-	fs.mkdirSync(path.join(root, 'etc/dovecot/conf.d'), {recursive: true});
-	fs.mkdirSync(path.join(root, 'run/mysqld'), {recursive: true});
-	fs.symlinkSync(db.socket, path.join(root, 'run/mysqld/mysqld.sock'));
-	if (syntax === '2.3') {
-		fs.writeFileSync(path.join(root, 'etc/dovecot/dovecot.conf'), '!include conf.d/*.conf\n');
-		fs.writeFileSync(path.join(root, 'etc/dovecot/dovecot-sql.conf.ext'), `driver = mysql\nconnect = host=localhost dbname=${DB} user=mailuser password=x\n`);
-	} else {
-		fs.writeFileSync(path.join(root, 'etc/dovecot/dovecot.conf'), 'dovecot_config_version = 2.4.0\n!include conf.d/*.conf\n');
-		fs.writeFileSync(path.join(root, 'etc/dovecot/conf.d/auth-sql.conf.ext'), `sql_driver = mysql\nmysql localhost {\n  user = mailuser\n  password = "x"\n  dbname = ${DB}\n}\n`);
-	}
-	return root;
-}
+const query = (sql: string, params?: string[]) => a.query(sql, params);
+const dump = () => a.dump();
+const hashOf = (email: string) => a.hashOf(email);
+const makeTree = (syntax: '2.3' | '2.4') => a.tree(temp, syntax);
 
 before(async () => {
-	db = await startMariaDB();
-	const made = await createDatabase(
-		{host: 'localhost', name: DB, user: 'mailuser', password: 'db pw', domain: 'example.test', testUser: 'test@example.test', testPassword: 'test pw'},
-		{rootSocketPath: db.socket},
-	);
-	assert.equal(made.ok, true, made.message);
+	a = await adminDb();
 	tree = makeTree('2.3');
 	tree24 = makeTree('2.4');
 	fs.writeFileSync(pwFile, ALICE_PW + '\n', {mode: 0o600});
@@ -86,7 +46,7 @@ before(async () => {
 });
 
 after(async () => {
-	await db?.stop();
+	await a?.db.stop();
 	fs.rmSync(temp, {recursive: true, force: true});
 });
 

@@ -1,7 +1,12 @@
 // Day two's reports as plain text for the headless path (--json prints the report itself).
 import type {Paint} from '../output.js';
 import {domainOf, plural} from './plan.js';
-import type {Report} from './run.js';
+import type {ChangeReport, Report} from './run.js';
+
+/** What a change did (or would do), its notes, and how to take it back. */
+export function changeLines(report: ChangeReport): string[] {
+	return [report.message, ...report.notes, ...(report.reverse && report.status === 'pass' ? [`to reverse: ${report.reverse}`] : [])];
+}
 
 /** Rows grouped under their domain, in the order given (already sorted). */
 function grouped<T>(rows: T[], domainOf: (row: T) => string, line: (row: T) => string, p: Paint): string[] {
@@ -30,9 +35,6 @@ export function formatReport(report: Report, p: Paint): string {
 		return [...report.domains.map(d => `${d.name.padEnd(w)}  ${plural(d.mailboxes, 'mailbox')}, ${plural(d.aliases, 'alias')}`), plural(report.domains.length, 'domain')].join('\n');
 	}
 	const mark = report.status === 'pass' ? p.green('PASS') : report.status === 'fail' ? p.red('FAIL') : p.yellow('PLAN');
-	const out = [`[${mark}] ${p.bold(report.command)}: ${report.message}`];
-	for (const sql of report.sql) out.push(p.dim(`       SQL> ${sql}`));
-	for (const note of report.notes) out.push(`       ${note}`);
-	if (report.reverse && report.status === 'pass') out.push(`       to reverse: ${report.reverse}`);
-	return out.join('\n');
+	const [message, ...rest] = changeLines(report);
+	return [`[${mark}] ${p.bold(report.command)}: ${message}`, ...report.sql.map(sql => p.dim(`       SQL> ${sql}`)), ...rest.map(line => `       ${line}`)].join('\n');
 }

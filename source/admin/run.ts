@@ -7,8 +7,10 @@ import {HostError, InterruptedError, type Host} from '../host/host.js';
 import {detectDovecot, readBack, secret} from '../resolve.js';
 import {UsageError} from '../types.js';
 import {DbError, Session, type Target} from './db.js';
-import {listAliases, listDomains, listMailboxes, planChange, type AliasRow, type ChangeRequest, type DomainRow, type MailboxRow, type PlanInput} from './plan.js';
+import {listAliases, listDomains, listMailboxes, planChange, type AliasRow, type ChangeRequest, type DomainRow, type MailboxRow, type PlanInput, type Snapshot} from './plan.js';
+import {changeLines} from './format.js';
 import {commandOf, needsPassword, type Request} from './request.js';
+import {done, type Message, type RunEffect, type ScreenState} from './screen.js';
 
 export interface AdminOptions {
 	yes: boolean;
@@ -118,16 +120,36 @@ export async function carryOut(host: Host, target: Target, request: ChangeReques
 	}
 }
 
-async function list(target: Target, request: Extract<Request, {verb: 'list'}>): Promise<ListReport> {
+/** What the tables hold now (read, nothing locked). */
+export async function readSnapshot(target: Target): Promise<Snapshot> {
 	const session = await Session.open(target);
 	try {
-		const snapshot = await session.snapshot(false);
-		if (request.noun === 'domain') return {ok: true, domains: listDomains(snapshot)};
-		if (request.noun === 'alias') return {ok: true, aliases: listAliases(snapshot, request.domain)};
-		return {ok: true, mailboxes: listMailboxes(snapshot, request.domain)};
+		return await session.snapshot(false);
 	} finally {
 		await session.close();
 	}
+}
+
+async function list(target: Target, request: Extract<Request, {verb: 'list'}>): Promise<ListReport> {
+	const snapshot = await readSnapshot(target);
+	if (request.noun === 'domain') return {ok: true, domains: listDomains(snapshot)};
+	if (request.noun === 'alias') return {ok: true, aliases: listAliases(snapshot, request.domain)};
+	return {ok: true, mailboxes: listMailboxes(snapshot, request.domain)};
+}
+
+/** The mailbox screen's change: carried out as the command would, then the rows read again; a refusal or failure is its message. */
+export async function perform(host: Host, target: Target, state: ScreenState, effect: RunEffect): Promise<ScreenState> {
+	const {request} = effect;
+	let message: Message;
+	try {
+		const hash = effect.password === undefined ? DRY_RUN_HASH : sha512Crypt(effect.password);
+		message = {ok: true, lines: changeLines(await carryOut(host, target, request, {hash}))};
+	} catch (error) {
+		message = {ok: false, lines: [(error as Error).message]};
+	}
+	const focus = request.noun === 'domain' ? request.domain : request.noun === 'mailbox' ? request.address : request.source;
+	const snapshot = await readSnapshot(target).catch(() => undefined);
+	return snapshot ? done(state, snapshot, message, focus) : {...state, mode: {kind: 'browse'}, message};
 }
 
 const failed = (request: Request, dryRun: boolean, message: string): Outcome => ({

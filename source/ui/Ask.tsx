@@ -1,78 +1,57 @@
 // The day-two commands' questions in a terminal: a new password (twice, masked) and a yes/no confirmation.
-import {Box, render, Text, useInput} from 'ink';
-import {type ReactElement, useState} from 'react';
-import {validPassword} from '../answers.js';
+// What each key does is ../admin/screen.ts's (the mailbox screen asks the same way).
+import {Box, render, Text} from 'ink';
+import {type ReactElement, useRef, useState} from 'react';
 import type {Asker} from '../admin/run.js';
-import {Question} from './Question.js';
+import {confirmKey, newPassword, type PasswordEntry, passwordKey} from '../admin/screen.js';
+import {TextField} from './TextField.js';
 import {tint} from './theme.js';
+import {useKeys} from './useKeys.js';
 
-export interface PasswordTwiceProps {
-	address: string;
-	/** The password, or undefined when the operator gave up (Esc, Ctrl-C). */
-	onDone(password: string | undefined): void;
-}
-
-export function PasswordTwice({address, onDone}: PasswordTwiceProps) {
-	const [first, setFirst] = useState<string>();
-	const [value, setValue] = useState('');
-	const [mismatch, setMismatch] = useState(false);
-	useInput((input, key) => {
-		if (key.escape || (key.ctrl && input === 'c')) onDone(undefined);
-	});
-	const problem = value === '' ? undefined : validPassword(value);
-	const submit = () => {
-		if (validPassword(value)) return;
-		setValue('');
-		if (first === undefined) setFirst(value);
-		else if (value === first) onDone(value);
-		else {
-			setFirst(undefined);
-			setMismatch(true);
-		}
-	};
+/** The two lines of a password entry: what is accepted so far, the field, and its complaint or hint. */
+export function PasswordLines({address, entry, hint}: {address: string; entry: PasswordEntry; hint: string}) {
 	return (
 		<Box flexDirection="column">
-			{first !== undefined && (
+			{entry.first !== undefined && (
 				<Text>
 					<Text color={tint('green')}>{'✔ '}</Text>
 					New password for {address}: ********
 				</Text>
 			)}
-			<Question
-				label={first === undefined ? `New password for ${address}` : 'The same password again'}
-				value={value}
-				secret
-				onChange={next => {
-					setValue(next);
-					setMismatch(false);
-				}}
-				onSubmit={submit}
-				error={problem ? `the password ${problem}` : mismatch ? 'the two did not match: type it again' : undefined}
-				hint="Enter to accept · Esc to give up"
-			/>
+			<Text>
+				<Text bold color={tint('cyan')}>
+					▸ {entry.first === undefined ? `New password for ${address}` : 'The same password again'}:{' '}
+				</Text>
+				<TextField line={entry.line} secret />
+			</Text>
+			{entry.error ? <Text color={tint('red')}>{`  ✘ ${entry.error}`}</Text> : <Text dimColor>{`  ${hint}`}</Text>}
 		</Box>
 	);
 }
 
-export interface ConfirmProps {
-	question: string;
-	details: string[];
-	onDone(yes: boolean): void;
+export function PasswordTwice({address, onDone}: {address: string; onDone(password: string | undefined): void}) {
+	// In a ref: every key of one read sees what the key before it did.
+	const entry = useRef(newPassword());
+	const [shown, setShown] = useState(entry.current);
+	useKeys(key => {
+		const step = passwordKey(entry.current, key);
+		if (step.cancel) return onDone(undefined);
+		if (step.password !== undefined) return onDone(step.password);
+		entry.current = step.entry;
+		setShown(step.entry);
+	});
+	return <PasswordLines address={address} entry={shown} hint="Enter to accept · Esc to give up" />;
 }
 
-/** y: yes; anything else that answers (n, Enter, Esc, Ctrl-C): no — the safe side is the default. */
-export function Confirm({question, details, onDone}: ConfirmProps) {
-	useInput((input, key) => {
-		if (input.toLowerCase() === 'y') onDone(true);
-		else if (input.toLowerCase() === 'n' || key.return || key.escape || (key.ctrl && input === 'c')) onDone(false);
+export function Confirm({question, details, onDone}: {question: string; details: string[]; onDone(yes: boolean): void}) {
+	useKeys(key => {
+		const yes = confirmKey(key);
+		if (yes !== undefined) onDone(yes);
 	});
 	return (
 		<Box flexDirection="column">
 			{details.map((line, i) => (
-				<Text key={i} dimColor>
-					{'  '}
-					{line}
-				</Text>
+				<Text key={i} dimColor>{`  ${line}`}</Text>
 			))}
 			<Text bold>
 				{question} <Text dimColor>[y/N]</Text>
@@ -81,7 +60,7 @@ export function Confirm({question, details, onDone}: ConfirmProps) {
 	);
 }
 
-/** Render one question until it is answered; its last frame stays on the terminal. */
+/** Render one question until it is answered (the first answer counts); its last frame stays on the terminal. */
 function ask<T>(element: (done: (value: T) => void) => ReactElement): Promise<T> {
 	return new Promise(resolve => {
 		let answered = false;
