@@ -1,6 +1,6 @@
 // Command line → options. Bad usage is a UsageError (exit 2) before anything is touched.
 import {parseArgs} from 'node:util';
-import {NOUNS, parseRequest, type Request, type Screen} from './admin/request.js';
+import {checkFlags, NOUNS, parseRequest, type Request, type Screen} from './admin/request.js';
 import type {StageId} from './types.js';
 import {STAGE_IDS, UsageError} from './types.js';
 
@@ -78,7 +78,7 @@ export function parse(argv: string[]): Options {
 	const undo = positionals[0] === 'undo';
 	if (undo && positionals.length > 1) throw new UsageError('undo takes no stages');
 	const admin = (NOUNS as readonly string[]).includes(positionals[0]!) ? parseRequest(positionals) : undefined;
-	if (!admin && (values['password-file'] !== undefined || values['purge-mail'])) throw new UsageError('--password-file and --purge-mail go with the mailbox commands only');
+	checkFlags(admin, {passwordFile: values['password-file'] as string | undefined, purgeMail: values['purge-mail'] === true});
 	const stages = undo || admin ? [] : positionals;
 	for (const name of stages) {
 		if (!(STAGE_IDS as readonly string[]).includes(name)) throw new UsageError(`unknown stage "${name}"; stages: ${STAGE_IDS.join(' ')}`);

@@ -1,6 +1,5 @@
 // Entry point: flags → the Ink wizard (a person at a terminal) or the headless runner. The one place that exits.
 import fs from 'node:fs/promises';
-import {DbError} from './admin/db.js';
 import {formatReport} from './admin/format.js';
 import {runAdmin} from './admin/run.js';
 import {help, parse, type Options} from './args.js';
@@ -49,26 +48,6 @@ async function undo(host: Host, options: Options): Promise<number> {
 	return 0;
 }
 
-/** `mail-setup mailbox` in a terminal; a database it cannot reach is said before the screen opens. */
-async function mailboxScreen(host: Host, options: Options): Promise<number> {
-	const {findDatabase, perform, readSnapshot} = await import('./admin/run.js');
-	const {startScreen} = await import('./admin/screen.js');
-	const {runMailboxScreen} = await import('./ui/MailboxScreen.js');
-	let target;
-	let snapshot;
-	try {
-		target = await findDatabase(host);
-		snapshot = await readSnapshot(target);
-	} catch (error) {
-		if (!(error instanceof DbError)) throw error;
-		process.stderr.write(`mail-setup: ${error.message}\n`);
-		return 1;
-	}
-	const to = target;
-	await runMailboxScreen({initial: startScreen(snapshot), version, dryRun: host.dryRun, perform: (state, effect) => perform(host, to, state, effect)});
-	return host.interrupted ? 130 : 0;
-}
-
 /** Day two: mailbox, alias and domain commands (and the mailbox screen). */
 async function admin(host: Host, options: Options, terminal: boolean): Promise<number> {
 	const request = options.admin!;
@@ -79,7 +58,10 @@ async function admin(host: Host, options: Options, terminal: boolean): Promise<n
 	const release = lock ? await acquire(lock) : async () => {};
 	onInterrupt(host, release);
 	try {
-		if (request.verb === 'screen') return await mailboxScreen(host, options);
+		if (request.verb === 'screen') {
+			await (await import('./ui/MailboxScreen.js')).runMailboxScreen(host, version);
+			return host.interrupted ? 130 : 0;
+		}
 		const asker = terminal ? (await import('./ui/Ask.js')).terminalAsker() : undefined;
 		const {code, report} = await runAdmin(request, host, options, asker);
 		print(options.json ? JSON.stringify(report, null, 2) : formatReport(report, paint(!options.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)));

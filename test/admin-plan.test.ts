@@ -63,8 +63,10 @@ test('flags: passwords never on the command line; --purge-mail and --password-fi
 	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password', 'pw']), /not accepted \(argv is visible/);
 	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password=pw']), /not accepted/);
 	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--password-file=']), /--password-file is empty/);
-	assert.throws(() => parse(['--purge-mail']), /mailbox commands only/);
-	assert.throws(() => parse(['postfix', '--password-file', '/x']), /mailbox commands only/);
+	assert.throws(() => parse(['--purge-mail']), /--purge-mail goes with mailbox remove only/);
+	assert.throws(() => parse(['mailbox', 'add', 'a@a.test', '--purge-mail']), /--purge-mail goes with mailbox remove only/);
+	assert.throws(() => parse(['postfix', '--password-file', '/x']), /--password-file goes with mailbox add and mailbox passwd only/);
+	assert.throws(() => parse(['alias', 'add', 'a@a.test', 'b@a.test', '--password-file', '/x']), /--password-file goes with/);
 	const o = parse(['mailbox', 'remove', 'a@a.test', '--purge-mail', '--yes', '--json']);
 	assert.deepEqual(o.admin, {noun: 'mailbox', verb: 'remove', address: 'a@a.test'});
 	assert.equal(o.purgeMail, true);

@@ -77,5 +77,11 @@ export function commandOf(request: Request): string {
 	return `${request.noun} ${request.verb}`;
 }
 
-export const needsPassword = (r: Request) => r.noun === 'mailbox' && (r.verb === 'add' || r.verb === 'passwd');
-export const changes = (r: Request) => r.verb !== 'list';
+export const needsPassword = (r: Request | Screen): r is {noun: 'mailbox'; verb: 'add' | 'passwd'; address: string} =>
+	r.noun === 'mailbox' && (r.verb === 'add' || r.verb === 'passwd');
+
+/** The day-two flags make sense with some commands only. */
+export function checkFlags(r: Request | Screen | undefined, flags: {passwordFile?: string; purgeMail: boolean}): void {
+	if (flags.purgeMail && !(r?.noun === 'mailbox' && r.verb === 'remove')) throw new UsageError('--purge-mail goes with mailbox remove only', 'purge-mail');
+	if (flags.passwordFile !== undefined && !(r && needsPassword(r))) throw new UsageError('--password-file goes with mailbox add and mailbox passwd only', 'password-file');
+}

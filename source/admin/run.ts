@@ -159,8 +159,6 @@ const failed = (request: Request, dryRun: boolean, message: string): Outcome => 
 
 /** One day-two command. Refusals are UsageErrors (exit 2, nothing changed); a database or file failure is exit 1. */
 export async function runAdmin(request: Request, host: Host, o: AdminOptions, asker?: Asker, env = process.env): Promise<Outcome> {
-	if (o.purgeMail && !(request.noun === 'mailbox' && request.verb === 'remove')) throw new UsageError('--purge-mail goes with mailbox remove only');
-	if (o.passwordFile !== undefined && !needsPassword(request)) throw new UsageError('--password-file goes with mailbox add and mailbox passwd only');
 	try {
 		const target = await findDatabase(host);
 		if (request.verb === 'list') return {code: 0, report: await list(target, request)};
@@ -176,7 +174,7 @@ export async function runAdmin(request: Request, host: Host, o: AdminOptions, as
 			throw new UsageError('mailbox remove asks for confirmation in a terminal; without one, say --yes');
 		}
 		if (needsPassword(request)) {
-			const password = await passwordFor((request as {address: string}).address, o, host.dryRun, asker, env);
+			const password = await passwordFor(request.address, o, host.dryRun, asker, env);
 			if (password === undefined && !host.dryRun) return failed(request, host.dryRun, 'no password given: nothing was changed');
 			if (password !== undefined) input.hash = sha512Crypt(password);
 		}

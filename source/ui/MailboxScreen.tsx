@@ -3,8 +3,10 @@
 import {Box, render, Text, useStdout} from 'ink';
 import {useRef, useState} from 'react';
 import {plural} from '../admin/plan.js';
+import {findDatabase, perform, readSnapshot} from '../admin/run.js';
 import type {Row, RunEffect, ScreenState} from '../admin/screen.js';
-import {labelOf, screenKey} from '../admin/screen.js';
+import {labelOf, screenKey, startScreen} from '../admin/screen.js';
+import type {Host} from '../host/host.js';
 import {PasswordLines} from './Ask.js';
 import {Header} from './Header.js';
 import {Spinner} from './Spinner.js';
@@ -128,12 +130,17 @@ export function MailboxScreen({initial, version, dryRun, perform, onQuit}: Mailb
 	);
 }
 
-/** The screen until q: resolves then. */
-export function runMailboxScreen(props: Omit<MailboxScreenProps, 'onQuit'>): Promise<void> {
+/** `mail-setup mailbox`: the screen until q. A database it cannot reach is a DbError before the screen opens. */
+export async function runMailboxScreen(host: Host, version: string): Promise<void> {
+	const target = await findDatabase(host);
+	const initial = startScreen(await readSnapshot(target));
 	return new Promise(resolve => {
 		const instance = render(
 			<MailboxScreen
-				{...props}
+				initial={initial}
+				version={version}
+				dryRun={host.dryRun}
+				perform={(state, effect) => perform(host, target, state, effect)}
 				onQuit={() => {
 					instance.unmount();
 					void instance.waitUntilExit().then(() => resolve());
