@@ -1,7 +1,7 @@
 // Day two, the runner: the database the wizard configured → the password → one transaction (read, plan, run, commit)
 // → a report. No UI here: a terminal's questions come in through an Asker.
 import {validPassword} from '../answers.js';
-import {SOCKET, validIdentifier} from '../db/database.js';
+import {defaultSocket, SOCKET, validIdentifier} from '../db/database.js';
 import {sha512Crypt} from '../db/sha512crypt.js';
 import {HostError, InterruptedError, type Host} from '../host/host.js';
 import {detectDovecot, readBack, secret} from '../resolve.js';
@@ -52,7 +52,7 @@ export const MAILBOX_PASSWORD_ENV = 'MAIL_SETUP_MAILBOX_PASSWORD';
 /** A dry run needs no password: the hash it would store is shown as *** anyway. */
 const DRY_RUN_HASH = '***';
 
-/** The database Dovecot reads, as the wizard wrote it; reached as root over this machine's socket (under --root: DIR's). */
+/** The database Dovecot reads, as the wizard wrote it; reached as root over this machine's socket (MYSQL_UNIX_PORT moves it; under --root: DIR's). */
 export async function findDatabase(host: Host): Promise<Target> {
 	const found = await readBack(host, await detectDovecot(host));
 	if (!found.dbName) {
@@ -62,7 +62,7 @@ export async function findDatabase(host: Host): Promise<Target> {
 	if (found.dbHost && !['localhost', '127.0.0.1', '::1'].includes(found.dbHost)) {
 		throw new DbError(`the mail database is on ${found.dbHost}: mail-setup writes mailboxes as MariaDB root over this machine's Unix socket only; add them there with SQL`);
 	}
-	return {name: found.dbName, socketPath: host.real(SOCKET)};
+	return {name: found.dbName, socketPath: host.root === '/' ? defaultSocket() : host.real(SOCKET)};
 }
 
 async function passwordFor(address: string, o: AdminOptions, dryRun: boolean, asker: Asker | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
