@@ -42,6 +42,7 @@ test('requests: nouns, verbs, operand counts, addresses lower-cased', () => {
 		['alias'],
 		['domain'],
 		['mailbox', 'rename', 'a@a.test'],
+		['mailbox', 'toString', 'a@a.test'],
 		['mailbox', 'add'],
 		['mailbox', 'add', 'a@a.test', 'b@a.test'],
 		['alias', 'add', 'sales@a.test'],

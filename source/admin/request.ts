@@ -54,7 +54,7 @@ export function parseRequest(words: string[]): Request | Screen {
 		if (noun === 'mailbox') return {noun, verb: 'screen'};
 		throw new UsageError(`${noun} needs a subcommand: ${usage[noun]}`);
 	}
-	const shape = shapes[noun][verb];
+	const shape = Object.hasOwn(shapes[noun], verb) ? shapes[noun][verb] : undefined;
 	if (!shape) throw new UsageError(`unknown subcommand "${noun} ${verb}": ${usage[noun]}`);
 	if (rest.length < shape[0] || rest.length > shape[1]) throw new UsageError(`wrong number of arguments to "${noun} ${verb}": ${usage[noun]}`);
 	const [first, second] = rest;
