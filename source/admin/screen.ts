@@ -99,15 +99,6 @@ function domainAt(state: ScreenState): string | undefined {
 /** A field starting as "@domain" with the cursor before the @, to type the local part. */
 const atDomain = (name: string | undefined): Line => (name ? {value: `@${name}`, cursor: 0} : lineOf(''));
 
-const problemOf = (check: () => unknown): string | undefined => {
-	try {
-		check();
-		return undefined;
-	} catch (error) {
-		return (error as Error).message;
-	}
-};
-
 const browse = (state: ScreenState, message?: Message): Step => ({state: {...state, mode: {kind: 'browse'}, message}});
 const nothing = (state: ScreenState) => browse(state, {ok: true, lines: ['nothing was changed']});
 
@@ -147,26 +138,23 @@ function fieldKey(state: ScreenState, mode: Extract<Mode, {kind: 'field'}>, key:
 	if (gaveUp(key)) return nothing(state);
 	const {line, submit} = edit(mode.line, key);
 	if (!submit) return {state: {...state, mode: {...mode, line, error: undefined}}};
-	const value = line.value.trim();
-	const fail = (error: string): Step => ({state: {...state, mode: {...mode, line, error}}});
+	let value: string;
+	try {
+		// The command's own checks (and its lower-casing): the screen refuses what the command would.
+		value = mode.asking === 'domain' ? domain(line.value.trim()) : address(line.value.trim(), mode.asking === 'mailbox' ? 'address' : mode.asking);
+	} catch (error) {
+		return {state: {...state, mode: {...mode, line, error: (error as Error).message}}};
+	}
+	const run = (request: ChangeRequest): Step => ({state: {...state, mode: {kind: 'busy'}}, effect: {kind: 'run', request}});
 	switch (mode.asking) {
-		case 'domain': {
-			const problem = problemOf(() => domain(value));
-			return problem ? fail(problem) : {state: {...state, mode: {kind: 'busy'}}, effect: {kind: 'run', request: {noun: 'domain', verb: 'add', domain: value.toLowerCase()}}};
-		}
-		case 'mailbox': {
-			const problem = problemOf(() => address(value, 'address'));
-			return problem ? fail(problem) : {state: {...state, mode: {kind: 'password', address: value.toLowerCase(), verb: 'add', entry: newPassword()}}};
-		}
-		case 'alias': {
-			const problem = problemOf(() => address(value, 'alias'));
-			return problem ? fail(problem) : {state: {...state, mode: {kind: 'field', asking: 'destination', source: value.toLowerCase(), line: lineOf('')}}};
-		}
-		case 'destination': {
-			const problem = problemOf(() => address(value, 'destination'));
-			if (problem) return fail(problem);
-			return {state: {...state, mode: {kind: 'busy'}}, effect: {kind: 'run', request: {noun: 'alias', verb: 'add', source: mode.source!, destination: value.toLowerCase()}}};
-		}
+		case 'domain':
+			return run({noun: 'domain', verb: 'add', domain: value});
+		case 'mailbox':
+			return {state: {...state, mode: {kind: 'password', address: value, verb: 'add', entry: newPassword()}}};
+		case 'alias':
+			return {state: {...state, mode: {kind: 'field', asking: 'destination', source: value, line: lineOf('')}}};
+		case 'destination':
+			return run({noun: 'alias', verb: 'add', source: mode.source!, destination: value});
 	}
 }
 
