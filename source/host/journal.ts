@@ -32,6 +32,11 @@ export class Journal {
 		return this.entries.length;
 	}
 
+	/** Every path this run changed so far (restored ones are forgotten). */
+	get targets(): string[] {
+		return this.entries.map(entry => entry.target);
+	}
+
 	private async open(): Promise<void> {
 		await fs.mkdir(this.dir, {recursive: true, mode: 0o700});
 		await fs.chmod(this.base, 0o700);
