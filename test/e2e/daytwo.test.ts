@@ -40,7 +40,7 @@ const everything = 'SELECT * FROM virtual_domains ORDER BY id; SELECT * FROM vir
 
 describe('day two on booted servers', {concurrency: true}, () => {
 	for (const release of RELEASES) {
-		test(`Debian ${release}: mailbox add/passwd/remove, alias add, domain remove refused, lists, the screen's prompt over SSH`, {timeout: 900_000}, async t => {
+		test(`Debian ${release}: mailbox add/passwd/remove, alias add, domain remove refused, lists; the password prompt and the screen over SSH`, {timeout: 900_000}, async t => {
 			const l = await lab(release);
 			t.after(() => l.net.close());
 			const {server, laptop} = l;
@@ -119,6 +119,13 @@ describe('day two on booted servers', {concurrency: true}, () => {
 			await term.keys('Enter');
 			await term.waitFor(new RegExp(`added mailbox ${BOB}`), 60_000);
 			assert.match(await auth(BOB, BOB_PW), /auth succeeded/);
+			// The screen lists what the database holds; q leaves it.
+			await term.type(`clear; ssh -tt root@${FQDN} npx mail-setup mailbox; echo SCREEN-EXIT=$?`);
+			await term.keys('Enter');
+			const shown = await term.waitFor(/a add mailbox .* q quit/, 60_000);
+			for (const line of [new RegExp(`✉ ${ALICE}`), new RegExp(`✉ ${BOB}`), new RegExp(`↪ ${SALES} → ${ALICE}`), new RegExp(`${DOMAIN} {2}3 mailboxes, 1 alias`)]) assert.match(shown, line);
+			await term.keys('q');
+			await term.waitFor(/SCREEN-EXIT=0/, 30_000);
 			const screen = await term.history();
 			for (const secret of SECRETS_USED) assert.ok(!screen.includes(secret), 'a password on the terminal');
 
