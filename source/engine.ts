@@ -51,15 +51,14 @@ async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFi
 	const metaChanged = !before || before.mode !== mode || before.uid !== uid || before.gid !== gid;
 	if (content === undefined && !metaChanged) return undefined;
 	const lines: string[] = [];
-	if (before && metaChanged) {
-		const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
-		lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
-	}
+	const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
+	if (before && metaChanged) lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
+	if (!before && change.directory) lines.push(`# ${change.path}/: new directory, mode ${octal(mode)}, owner ${owner}`);
 	if (content !== undefined) lines.push(unifiedDiff(old ?? '', content, change.path, old !== undefined).trimEnd());
 	const diff = redact(lines.join('\n') + '\n', secretsOf(ctx), change.secret);
 	return {
 		change,
-		content: content ?? (before ? undefined : (change.content ?? '')),
+		content: change.directory ? undefined : (content ?? (before ? undefined : (change.content ?? ''))),
 		mode,
 		uid,
 		gid,
@@ -82,6 +81,8 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		commands: plan.commands.map(commandText),
 		message: '',
 	};
+	// Nothing to judge: the stage cannot run here, and says why (a dry run too).
+	if (plan.skip) return {...result, status: 'skipped', message: plan.skip};
 	const notes = [...plan.notes];
 	const mark = host.journal.size;
 	const validating = stage.validate && !host.dryRun;
@@ -89,7 +90,8 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		// Validate before too: complaints the stock config already had are not this stage's fault.
 		const baseline = validating ? problemsOf(await stage.validate!(ctx)) : new Set<string>();
 		for (const file of files) {
-			if (file.content === undefined) await host.chmod(file.change.path, file.mode, file.uid, file.gid);
+			if (file.change.directory && file.report.action === 'create') await host.mkdir(file.change.path, file.mode, file.uid, file.gid);
+			else if (file.content === undefined) await host.chmod(file.change.path, file.mode, file.uid, file.gid);
 			else await host.write(file.change.path, file.content, file.mode, file.uid, file.gid);
 		}
 		for (const command of stage.run ? [] : plan.commands) {
@@ -106,6 +108,7 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 			const outcome = await stage.run(ctx);
 			result.commands.push(...outcome.commands);
 			if (outcome.checks) result.checks = outcome.checks;
+			if (outcome.records) result.records = outcome.records;
 			if (!outcome.ok) throw new Error(outcome.message);
 			notes.unshift(outcome.message);
 		}

@@ -1,4 +1,5 @@
 // Plain-text rendering of results for the headless path (the TUI has its own components).
+import {recordLabels, recordText} from './dns/records.js';
 import type {Report} from './run.js';
 import type {CheckResult, StageResult} from './types.js';
 
@@ -46,5 +47,11 @@ export function formatSummary(report: Report, p: Paint, backups?: string): strin
 		`${report.ok ? p.green('OK') : p.red('FAILED')}: ${counts('pass')} passed, ${counts('fail')} failed, ${counts('skipped')} skipped${report.dryRun ? ' — dry run, nothing was changed' : ''}`,
 	);
 	if (backups) lines.push(`Backups of every changed file: ${backups} (undo with: mail-setup undo)`);
+	if (report.records.length) {
+		lines.push('', p.bold('DNS records (zone-file lines):'));
+		const shade = {published: p.green, missing: p.yellow, wrong: p.red, unchecked: p.dim};
+		const width = Math.max(...Object.values(recordLabels).map(label => label.length));
+		for (const r of report.records) lines.push(`  ${shade[r.status](recordLabels[r.status].padEnd(width))}  ${recordText(r)}`);
+	}
 	return lines.join('\n');
 }

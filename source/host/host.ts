@@ -34,7 +34,7 @@ export interface HostOptions {
 	root?: string; // default '/'
 	dryRun?: boolean;
 	runId?: string;
-	/** Test hook: called before every effect ('write' | 'fsync' | 'rename' | 'chmod' | 'command'); throw to inject a fault. */
+	/** Test hook: called before every effect ('write' | 'fsync' | 'rename' | 'chmod' | 'mkdir' | 'command'); throw to inject a fault. */
 	fault?: (op: string, detail: string) => void;
 }
 
@@ -184,6 +184,25 @@ export class Host {
 			await fs.rm(temp, {force: true});
 			this.inFlight.delete(temp);
 			throw new HostError(`cannot write ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	/** Create a directory (and its parents) with this mode and owner; journalled, so undo removes it again if empty. */
+	async mkdir(target: string, mode: number, uid: number, gid: number): Promise<void> {
+		if (this.dryRun) {
+			this.overlay.set(target, {mode, uid, gid, isDirectory: true});
+			return;
+		}
+		const dir = this.real(target);
+		await this.journal.save(target, dir);
+		try {
+			this.guard('mkdir', target);
+			await fs.mkdir(dir, {recursive: true, mode: 0o700});
+			if (process.getuid?.() === 0) await fs.lchown(dir, uid, gid);
+			// After chown, which clears a setgid bit.
+			await fs.chmod(dir, mode);
+		} catch (error) {
+			throw new HostError(`cannot create ${target}: ${(error as Error).message}`);
 		}
 	}
 

@@ -15,6 +15,8 @@ export interface StartStage {
 	state: EarlyState;
 	/** Marked done, but the operator asked to run it again. */
 	again?: boolean;
+	/** Why it cannot run here, and what fixes that. */
+	note?: string;
 }
 
 export interface StartScreenProps {
@@ -93,6 +95,13 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 					</Text>
 				);
 			})}
+			{stages
+				.filter(stage => stage.note)
+				.map(stage => (
+					<Text key={`${stage.id}-note`} wrap="wrap" color={tint('yellow')}>
+						{stage.id}: {stage.note}
+					</Text>
+				))}
 			<Text> </Text>
 			<Text wrap="truncate-end">
 				<Text bold>↑/↓</Text> move{current?.state === 'done' ? <> · <Text bold>Space</Text> {current.again ? 'keep as done' : 'run again'}</> : ''} · <Text bold>Enter</Text> start · <Text bold>q</Text> quit

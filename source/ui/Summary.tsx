@@ -1,6 +1,7 @@
 // The last screen: every stage's verdict, where the backups are, how to undo, what is left to do.
 import {Box, Text} from 'ink';
-import type {StageId, Status} from '../types.js';
+import {recordLabels, recordText} from '../dns/records.js';
+import type {DnsRecord, StageId, Status} from '../types.js';
 import {markColor, marks, tint} from './theme.js';
 
 export interface SummaryItem {
@@ -22,9 +23,13 @@ export interface SummaryProps {
 	fqdn: string;
 	/** The operator quit or pressed Ctrl-C. */
 	interrupted?: boolean;
+	/** The DNS records to publish, with what the DNS checks found. */
+	records?: DnsRecord[];
 }
 
-export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted}: SummaryProps) {
+const recordColor: Record<DnsRecord['status'], string | undefined> = {published: 'green', missing: 'yellow', wrong: 'red', unchecked: undefined};
+
+export function Summary({items, dryRun, backups, root = '/', fqdn, interrupted, records = []}: SummaryProps) {
 	const count = (status: Status) => items.filter(item => item.status === status).length;
 	const failed = count('fail') > 0;
 	const width = Math.max(...items.map(item => item.id.length)) + 2;
@@ -52,10 +57,17 @@ export function Summary({items, dryRun, backups, root = '/', domain, fqdn, inter
 				<Text>No file was changed, so there is nothing to undo.</Text>
 			)}
 			<Text> </Text>
-			<Text bold>Still to do by you:</Text>
-			<Text> DNS MX   {domain}. MX 10 {fqdn}.</Text>
-			<Text> DNS SPF  {domain}. TXT "v=spf1 mx -all"</Text>
-			<Text> DNS PTR  the server's IP → {fqdn} (your hosting provider sets it)</Text>
+			<Text bold>DNS records (zone-file lines):</Text>
+			{records.map(r => (
+				<Text key={`${r.type} ${r.name} ${r.value}`} wrap="wrap">
+					{' '}
+					<Text color={recordColor[r.status] && tint(recordColor[r.status]!)} dimColor={r.status === 'unchecked'}>
+						{recordLabels[r.status].padEnd(11)}
+					</Text>{' '}
+					{recordText(r)}
+				</Text>
+			))}
+			<Text> </Text>
 			<Text> From another machine, prove that the server refuses to relay:</Text>
 			<Text>
 				{'   '}npx mail-setup check --check-host {fqdn}
