@@ -305,7 +305,6 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					dryRun={host.dryRun}
 					backups={host.journal.size > 0 ? host.journal.dir : undefined}
 					root={host.root}
-					domain={state.answers.domain}
 					fqdn={state.answers.fqdn}
 					interrupted={state.stopping}
 					records={state.records}

@@ -48,7 +48,7 @@ test('without a known address or key: no A record, no DKIM record, a PTR that sa
 		records.map(r => r.type),
 		['MX', 'TXT', 'TXT', 'PTR'],
 	);
-	assert.equal(zoneLine(records.at(-1)!), "<the server's address>.in-addr.arpa. IN PTR mail.example.test.");
+	assert.equal(zoneLine(records.at(-1)!), "<the server's address, reversed>. IN PTR mail.example.test.");
 });
 
 test('TXT strings: at most 255 bytes each, quotes and backslashes escaped', () => {

@@ -44,7 +44,7 @@ export function txtStrings(value: string): string[] {
 
 /** One zone-file line, names absolute (trailing dot). A PTR whose address is not known says so instead of a name. */
 export function zoneLine(r: DnsRecord): string {
-	const name = r.name ? `${r.name}.` : "<the server's address>.in-addr.arpa.";
+	const name = r.name ? `${r.name}.` : "<the server's address, reversed>.";
 	const value = r.type === 'TXT' ? txtStrings(r.value).join(' ') : r.type === 'A' || r.type === 'AAAA' ? r.value : `${r.value}.`;
 	return `${name} IN ${r.type} ${value}`;
 }

@@ -160,8 +160,9 @@ export class Host {
 		}
 		const file = this.real(target);
 		const dir = path.dirname(file);
+		// Parents first: undo goes newest first, so the file is gone before its new directory is removed.
+		await this.parents(target);
 		await this.journal.save(target, file);
-		await fs.mkdir(dir, {recursive: true});
 		const temp = path.join(dir, `.${path.basename(file)}.mail-setup-${randomBytes(4).toString('hex')}`);
 		this.inFlight.add(temp);
 		try {
@@ -194,15 +195,26 @@ export class Host {
 			return;
 		}
 		const dir = this.real(target);
-		await this.journal.save(target, dir);
 		try {
 			this.guard('mkdir', target);
-			await fs.mkdir(dir, {recursive: true, mode: 0o700});
+			await this.parents(target);
+			await this.journal.save(target, dir);
+			await fs.mkdir(dir, {mode: 0o700});
 			if (process.getuid?.() === 0) await fs.lchown(dir, uid, gid);
 			// After chown, which clears a setgid bit.
 			await fs.chmod(dir, mode);
 		} catch (error) {
 			throw new HostError(`cannot create ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	/** Create the missing directories above target, each journalled, so undo removes them again. */
+	private async parents(target: string): Promise<void> {
+		const missing: string[] = [];
+		for (let dir = path.posix.dirname(target); !(await fs.lstat(this.real(dir)).catch(() => undefined)); dir = path.posix.dirname(dir)) missing.unshift(dir);
+		for (const dir of missing) {
+			await this.journal.save(dir, this.real(dir));
+			await fs.mkdir(this.real(dir));
 		}
 	}
 

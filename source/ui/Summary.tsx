@@ -19,7 +19,6 @@ export interface SummaryProps {
 	backups?: string;
 	/** The --root tree, when not the real root: undo needs it too. */
 	root?: string;
-	domain: string;
 	fqdn: string;
 	/** The operator quit or pressed Ctrl-C. */
 	interrupted?: boolean;
@@ -57,17 +56,17 @@ export function Summary({items, dryRun, backups, root = '/', fqdn, interrupted, 
 				<Text>No file was changed, so there is nothing to undo.</Text>
 			)}
 			<Text> </Text>
-			<Text bold>DNS records (zone-file lines):</Text>
+			<Text bold>Still to do by you:</Text>
+			<Text> DNS records to publish (zone-file lines):</Text>
 			{records.map(r => (
 				<Text key={`${r.type} ${r.name} ${r.value}`} wrap="wrap">
-					{' '}
+					{'   '}
 					<Text color={recordColor[r.status] && tint(recordColor[r.status]!)} dimColor={r.status === 'unchecked'}>
 						{recordLabels[r.status].padEnd(11)}
 					</Text>{' '}
 					{recordText(r)}
 				</Text>
 			))}
-			<Text> </Text>
 			<Text> From another machine, prove that the server refuses to relay:</Text>
 			<Text>
 				{'   '}npx mail-setup check --check-host {fqdn}
