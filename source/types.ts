@@ -67,11 +67,13 @@ export interface Plan {
 	commands: Command[]; // run after the files are written, in order
 	notes: string[];
 	offer?: Offer;
+	/** What a dry run says in place of running the stage's effects, e.g. 'would connect to … and check …'. */
+	would?: string;
 	/** The stage cannot run here (e.g. OpenDKIM is not installed): why, and the command that fixes it. */
 	skip?: string;
 }
 
-/** planned: a dry run looked at the stage and changed nothing; it says neither pass nor fail. */
+/** planned: a dry run looked at the stage and changed nothing; its message says what would happen. */
 export type Status = 'pass' | 'fail' | 'skipped' | 'planned';
 
 export interface ChangeReport {

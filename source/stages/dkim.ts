@@ -10,6 +10,7 @@ import {OpendkimConf, setTableEntry} from '../config/opendkim.js';
 import {addToList, MainCf} from '../config/postfix.js';
 import type {FileChange} from '../types.js';
 import {MAIN_CF, validatePostfix} from './postfix.js';
+import {notInstalled, postfixFile} from './service.js';
 import {emptyPlan, type Stage, type StageContext, type Validation} from './stage.js';
 
 export const OPENDKIM = '/usr/sbin/opendkim';
@@ -67,7 +68,8 @@ export const dkim: Stage = {
 		const {host, answers: a} = ctx;
 		if (!(await host.info(OPENDKIM))) return {...emptyPlan(), skip: `OpenDKIM is not installed: mail goes out unsigned. To sign it: ${INSTALL_DKIM}, then mail-setup dkim`};
 		const mainText = await host.read(MAIN_CF);
-		if (mainText === undefined) throw new Error(`${MAIN_CF} does not exist: OpenDKIM signs for Postfix, which is not installed (apt-get install postfix)`);
+		// OpenDKIM without Postfix: nothing to sign for.
+		if (mainText === undefined) throw new Error(notInstalled(postfixFile(MAIN_CF), false));
 		const key = keyPath(a.dkimSelector);
 		const name = keyName(a.dkimSelector, a.domain);
 		const files: FileChange[] = [];
