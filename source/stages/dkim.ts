@@ -10,7 +10,7 @@ import {OpendkimConf, setTableEntry} from '../config/opendkim.js';
 import {addToList, MainCf} from '../config/postfix.js';
 import type {FileChange} from '../types.js';
 import {MAIN_CF, validatePostfix} from './postfix.js';
-import {notInstalled, postfixFile} from './service.js';
+import {postfixFile} from './service.js';
 import {emptyPlan, type Stage, type StageContext, type Validation} from './stage.js';
 
 export const OPENDKIM = '/usr/sbin/opendkim';
@@ -64,12 +64,10 @@ export async function keyInUse(ctx: StageContext): Promise<{dkimKey?: string; dk
 export const dkim: Stage = {
 	id: 'dkim',
 	title: 'DKIM signing with OpenDKIM',
+	service: postfixFile(MAIN_CF),
 	async plan(ctx) {
 		const {host, answers: a} = ctx;
 		if (!(await host.info(OPENDKIM))) return {...emptyPlan(), skip: `OpenDKIM is not installed: mail goes out unsigned. To sign it: ${INSTALL_DKIM}, then mail-setup dkim`};
-		const mainText = await host.read(MAIN_CF);
-		// OpenDKIM without Postfix: nothing to sign for.
-		if (mainText === undefined) throw new Error(notInstalled(postfixFile(MAIN_CF), false));
 		const key = keyPath(a.dkimSelector);
 		const name = keyName(a.dkimSelector, a.domain);
 		const files: FileChange[] = [];
@@ -97,7 +95,7 @@ export const dkim: Stage = {
 		files.push({path: OPENDKIM_CONF, content: conf.toString()});
 		files.push({path: SOCKET_DIR, directory: true, mode: 0o2750, owner: 'opendkim', group: 'postfix'});
 
-		const main = MainCf.parse(mainText);
+		const main = MainCf.parse((await host.read(MAIN_CF)) ?? '');
 		main.set('smtpd_milters', addToList(main.get('smtpd_milters'), MILTER));
 		main.set('non_smtpd_milters', addToList(main.get('non_smtpd_milters'), MILTER));
 		// OpenDKIM stopped or broken: mail still flows, unsigned, instead of being held.
