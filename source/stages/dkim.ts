@@ -20,6 +20,8 @@ export const SIGNING_TABLE = '/etc/opendkim/signing.table';
 export const SOCKET_DIR = '/var/spool/postfix/opendkim';
 export const MILTER = 'unix:opendkim/opendkim.sock';
 export const INSTALL_DKIM = 'apt-get install opendkim opendkim-tools';
+/** What OpenDKIM reads only when it starts: reload restarts it when one of these changed. */
+export const OPENDKIM_FILES = [OPENDKIM_CONF, '/etc/opendkim', '/etc/dkimkeys'];
 
 export const keyPath = (selector: string) => `/etc/dkimkeys/${selector}.private`;
 const keyName = (selector: string, domain: string) => `${selector}._domainkey.${domain}`;
