@@ -8,6 +8,7 @@ import {createPrivateKey, createPublicKey, generateKeyPair} from 'node:crypto';
 import {promisify} from 'node:util';
 import {OpendkimConf, setTableEntry} from '../config/opendkim.js';
 import {addToList, MainCf} from '../config/postfix.js';
+import {dkimName} from '../dns/records.js';
 import type {FileChange} from '../types.js';
 import {MAIN_CF, validatePostfix} from './postfix.js';
 import {postfixFile} from './service.js';
@@ -24,7 +25,6 @@ export const INSTALL_DKIM = 'apt-get install opendkim opendkim-tools';
 export const OPENDKIM_FILES = [OPENDKIM_CONF, '/etc/opendkim', '/etc/dkimkeys'];
 
 export const keyPath = (selector: string) => `/etc/dkimkeys/${selector}.private`;
-const keyName = (selector: string, domain: string) => `${selector}._domainkey.${domain}`;
 
 /** The public half of a PEM private key as DKIM publishes it (base64 SubjectPublicKeyInfo); undefined if it is not an RSA key of 1024 bits or more. */
 export function dkimPublicKey(privatePem: string | undefined): string | undefined {
@@ -71,7 +71,8 @@ export const dkim: Stage = {
 		const {host, answers: a} = ctx;
 		if (!(await host.info(OPENDKIM))) return {...emptyPlan(), skip: `OpenDKIM is not installed: mail goes out unsigned. To sign it: ${INSTALL_DKIM}, then mail-setup dkim`};
 		const key = keyPath(a.dkimSelector);
-		const name = keyName(a.dkimSelector, a.domain);
+		// The KeyTable's name for the key: the DNS name of its record.
+		const name = dkimName(a.dkimSelector, a.domain);
 		const files: FileChange[] = [];
 		const notes: string[] = [];
 
