@@ -45,6 +45,15 @@ interface Finding {
 const BUDGET_MS = 2500;
 const lower = (name: string) => name.toLowerCase().replace(/\.$/, '');
 
+/** Each question, its answer as strings: MX exchanges by preference, TXT strings of a record joined, names without the dot. */
+const queries: Record<RecordType, (resolver: Resolver, name: string) => Promise<string[]>> = {
+	MX: async (resolver, name) => (await resolver.resolveMx(name)).sort((a, b) => a.priority - b.priority).map(mx => lower(mx.exchange)),
+	TXT: async (resolver, name) => (await resolver.resolveTxt(name)).map(strings => strings.join('')),
+	PTR: async (resolver, name) => (await resolver.resolvePtr(name)).map(lower),
+	A: (resolver, name) => resolver.resolve4(name),
+	AAAA: (resolver, name) => resolver.resolve6(name),
+};
+
 /** Asks each question once, however many checks need its answer; after the budget, nothing waits any more. */
 class Asker {
 	private readonly resolver = new Resolver({timeout: 1000, tries: 2});
@@ -79,16 +88,7 @@ class Asker {
 
 	private async query(type: RecordType, name: string): Promise<Answer<string[]>> {
 		try {
-			const data: string[] =
-				type === 'MX'
-					? (await this.resolver.resolveMx(name)).sort((a, b) => a.priority - b.priority).map(mx => lower(mx.exchange))
-					: type === 'TXT'
-						? (await this.resolver.resolveTxt(name)).map(strings => strings.join(''))
-						: type === 'PTR'
-							? (await this.resolver.resolvePtr(name)).map(lower)
-							: type === 'A'
-								? await this.resolver.resolve4(name)
-								: await this.resolver.resolve6(name);
+			const data = await queries[type](this.resolver, name);
 			return data.length ? {kind: 'data', data} : {kind: 'none'};
 		} catch (error) {
 			const code = (error as NodeJS.ErrnoException).code ?? String(error);
@@ -121,7 +121,7 @@ export async function serverAddresses(checkHost: string, budgetMs = BUDGET_MS): 
 	return {addresses, here, how: `the checks run on the server itself, whose address${addresses.length === 1 ? ' is' : 'es are'} ${addresses.join(', ') || 'not known'}`};
 }
 
-const special = new BlockList();
+const privateRanges = new BlockList();
 for (const [network, prefix, family] of [
 	['10.0.0.0', 8, 'ipv4'],
 	['172.16.0.0', 12, 'ipv4'],
@@ -129,8 +129,8 @@ for (const [network, prefix, family] of [
 	['100.64.0.0', 10, 'ipv4'],
 	['fc00::', 7, 'ipv6'],
 ] as const)
-	special.addSubnet(network, prefix, family);
-const isPrivate = (address: string) => special.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+	privateRanges.addSubnet(network, prefix, family);
+const isPrivate = (address: string) => privateRanges.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
 const isLoopback = (address: string) => address.startsWith('127.') || address === '::1';
 const isLinkLocal = (address: string) => address.startsWith('169.254.') || /^fe[89ab]/i.test(address);
 const familyOf = (address: string) => (isIPv4(address) ? 4 : 6);
