@@ -45,6 +45,13 @@ export function formatCheck(check: CheckResult, p: Paint, transcript: boolean): 
 
 export function formatSummary(report: Report, p: Paint, backups?: string): string {
 	const lines = [''];
+	if (report.records.length) {
+		lines.push(p.bold('DNS records (zone-file lines):'));
+		const shade = {published: p.green, missing: p.yellow, wrong: p.red, unchecked: p.dim};
+		const width = Math.max(...Object.values(recordLabels).map(label => label.length));
+		for (const r of report.records) lines.push(`  ${shade[r.status](recordLabels[r.status].padEnd(width))}  ${recordText(r)}`);
+		lines.push('');
+	}
 	const counts = (status: string) => report.stages.filter(stage => stage.status === status).length;
 	if (report.dryRun) {
 		// Nothing ran, so nothing passed: say what would happen.
@@ -56,11 +63,5 @@ export function formatSummary(report: Report, p: Paint, backups?: string): strin
 		lines.push(`${report.ok ? p.green('OK') : p.red('FAILED')}: ${counts('pass')} passed, ${counts('fail')} failed, ${counts('skipped')} skipped`);
 	}
 	if (backups) lines.push(`Backups of every changed file: ${backups} (undo with: mail-setup undo)`);
-	if (report.records.length) {
-		lines.push('', p.bold('DNS records (zone-file lines):'));
-		const shade = {published: p.green, missing: p.yellow, wrong: p.red, unchecked: p.dim};
-		const width = Math.max(...Object.values(recordLabels).map(label => label.length));
-		for (const r of report.records) lines.push(`  ${shade[r.status](recordLabels[r.status].padEnd(width))}  ${recordText(r)}`);
-	}
 	return lines.join('\n');
 }
