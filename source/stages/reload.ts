@@ -153,7 +153,7 @@ export const reload: Stage = {
 		if (!(await waitFor(async () => (await pidIn(host, DOVECOT_PID)) !== undefined, 10_000))) {
 			return {ok: false, message: `Dovecot did not start: see its log (doveadm log errors) or run "dovecot -F" to see why`, commands: done};
 		}
-		if (planned.some(command => command.argv.includes('opendkim')) && !(await waitFor(async () => (await pidIn(host, OPENDKIM_PID)) !== undefined, 10_000))) {
+		if (planned.some(command => command.argv.join(' ').includes('opendkim')) && !(await waitFor(async () => (await pidIn(host, OPENDKIM_PID)) !== undefined, 10_000))) {
 			return {ok: false, message: 'OpenDKIM did not start: "opendkim -n" shows what is wrong with its configuration', commands: done};
 		}
 		const status = await host.probe(['postfix', 'status']);
