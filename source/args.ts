@@ -36,6 +36,8 @@ const answerFlags = [
 	'dovecot',
 	'cert',
 	'key',
+	'dkim-selector',
+	'dns-server',
 ] as const;
 
 export function parse(argv: string[]): Options {
@@ -122,8 +124,11 @@ Stages (none named = all, in order)
   dovecot-ssl     10-ssl.conf: ssl = required, the certificate pair
   postfix         main.cf: TLS pair, virtual mailboxes over MySQL maps to Dovecot LMTP
   submission      master.cf: one authenticated submission entry on 587
+  dkim            OpenDKIM signs outgoing mail: RSA-2048 key, key/signing tables, milter in main.cf
+                  (skipped where OpenDKIM is not installed: apt-get install opendkim opendkim-tools)
   reload          restart Dovecot, reload (or start) Postfix
-  check           live checks with openssl s_client: relay refused, IMAPS, submission, delivery, closed ports, certificate
+  check           live checks with openssl s_client: relay refused, IMAPS, submission, delivery, closed ports, certificate;
+                  DNS checks: MX, A/AAAA, PTR, SPF, DKIM, DMARC
 
 Options
   --dry-run                  show every diff and command; change nothing
@@ -143,6 +148,8 @@ Options
   --cert FILE, --key FILE    certificate pair (default /etc/ssl/certs/<fqdn>.crt, /etc/ssl/private/<fqdn>.key)
   --renew                    make a new certificate even if the present one is valid for the FQDN
   --db-create                create what is missing in the database (as MariaDB root over the Unix socket)
+  --dkim-selector NAME       DKIM selector (default mail; key /etc/dkimkeys/<selector>.private)
+  --dns-server ADDR          resolver for the DNS checks (default: the system's)
   --json                     no TUI: one JSON document on stdout
   --help, --version
 

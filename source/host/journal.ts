@@ -137,7 +137,8 @@ async function restore(dir: string, entry: Entry): Promise<void> {
 	}
 	if (!entry.existed) {
 		await fs.rm(entry.file, {force: true, recursive: false}).catch(async error => {
-			if ((error as NodeJS.ErrnoException).code === 'EISDIR') await fs.rmdir(entry.file).catch(() => {});
+			// A directory this run created: removed only if empty (a daemon's socket may live in it).
+			if (['EISDIR', 'ERR_FS_EISDIR'].includes((error as NodeJS.ErrnoException).code!)) await fs.rmdir(entry.file).catch(() => {});
 			else throw error;
 		});
 		return;

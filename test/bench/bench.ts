@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {makePair} from '../../source/stages/certificate.ts';
+import {makeDkimKey} from '../../source/stages/dkim.ts';
 import {makeStockTree} from '../helpers/stock.ts';
 
 const bin = path.resolve('bin/mail-setup.js');
@@ -92,6 +93,14 @@ for (let i = 0; i < certRuns; i++) {
 	);
 }
 row('certificate (node-forge), median', ms(median(forge)), `openssl req ${ms(median(openssl))}`, median(forge) / median(openssl), '≤ 1.5×', median(forge) / median(openssl) <= 1.5);
+
+const dkimKeys: number[] = [];
+const genrsa: number[] = [];
+for (let i = 0; i < certRuns; i++) {
+	dkimKeys.push(await timeAsync(() => makeDkimKey()));
+	genrsa.push(time(['openssl', 'genrsa', '-out', path.join(scratch, 'dkim.key'), '2048']));
+}
+row('DKIM key (node:crypto RSA-2048), median', ms(median(dkimKeys)), `openssl genrsa ${ms(median(genrsa))}`, median(dkimKeys) / median(genrsa), '≤ 1.5×', median(dkimKeys) / median(genrsa) <= 1.5);
 
 const pack = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}))[0];
 row('packed size', `${(pack.size / 1024).toFixed(0)} KiB (${pack.entryCount} files)`, '', undefined, '≤ 1.5 MB', pack.size <= 1.5e6);
