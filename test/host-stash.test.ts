@@ -3,20 +3,21 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {test} from 'node:test';
+import {type TestContext, test} from 'node:test';
 import {Host} from '../source/host/host.ts';
 import {undoLastRun} from '../source/host/journal.ts';
 
-function tree(): string {
+function tree(t: TestContext): string {
 	const root = fs.mkdtempSync(path.join(os.tmpdir(), 'stash-'));
+	t.after(() => fs.rmSync(root, {recursive: true, force: true}));
 	fs.mkdirSync(path.join(root, 'var/mail/a.test/alice/cur'), {recursive: true});
 	fs.writeFileSync(path.join(root, 'var/mail/a.test/alice/cur/1'), 'mail\n');
 	fs.chmodSync(path.join(root, 'var/mail/a.test/alice'), 0o700);
 	return root;
 }
 
-test('stash moves the directory into the run, journalled; undo puts it back with its mode', async () => {
-	const root = tree();
+test('stash moves the directory into the run, journalled; undo puts it back with its mode', async t => {
+	const root = tree(t);
 	const dry = new Host({root, dryRun: true, runId: 'd'});
 	assert.equal(await dry.stash('/var/mail/a.test/alice'), dry.journal.dir);
 	assert.ok(fs.existsSync(path.join(root, 'var/mail/a.test/alice/cur/1')), 'a dry run moves nothing');
@@ -33,8 +34,8 @@ test('stash moves the directory into the run, journalled; undo puts it back with
 	assert.equal(fs.statSync(path.join(root, 'var/mail/a.test/alice')).mode & 0o777, 0o700);
 });
 
-test('undo never moves old mail over a directory made since; it says where the old one is', async () => {
-	const root = tree();
+test('undo never moves old mail over a directory made since; it says where the old one is', async t => {
+	const root = tree(t);
 	const host = new Host({root, runId: 'r1'});
 	const to = await host.stash('/var/mail/a.test/alice');
 	fs.mkdirSync(path.join(root, 'var/mail/a.test/alice/new'), {recursive: true});
