@@ -1,4 +1,5 @@
 // The operator's answers: validation (shared by flags and the wizard's fields) and defaults.
+import {isIP} from 'node:net';
 import type {Answers, CertificateKind, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
@@ -60,6 +61,22 @@ export const validCertificate: Validator = value => (value === 'self-signed' || 
 /** ACME runs over HTTPS only (RFC 8555). */
 export const validUrl: Validator = value => (/^https:\/\/[^\s/?#]+(\/[^\s]*)?$/.test(value) ? undefined : 'must be an https:// URL');
 
+export const validSelector: Validator = value => {
+	if (!value) return 'is empty';
+	if (value.length > 63) return 'is longer than 63 characters';
+	// It names a DNS label and a file under /etc/dkimkeys: no slash, no dot-dot, no empty label.
+	return value.split('.').every(part => label.test(part)) ? undefined : 'may hold only letters, digits, inner hyphens and dots between labels';
+};
+
+/** '' is the system's resolver; else an address, optionally with a port (203.0.113.53, 203.0.113.53:5353, [2001:db8::53]:53). */
+export const validDnsServer: Validator = value => {
+	if (value === '' || isIP(value)) return undefined;
+	const withPort = value.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/);
+	const address = withPort?.[1] ?? withPort?.[2];
+	if (address && isIP(address) && Number(withPort![3]) > 0 && Number(withPort![3]) < 65536) return undefined;
+	return 'is not an IP address (with an optional :port)';
+};
+
 export function validDovecot(value: string): DovecotSyntax {
 	if (value === '2.3' || value === '2.4') return value;
 	throw new UsageError(`--dovecot must be 2.3 or 2.4, not "${value}"`, 'dovecot');
@@ -83,6 +100,8 @@ export const validators: Partial<Record<keyof Answers, Validator>> = {
 	email: validAddress,
 	acmeServer: validUrl,
 	webroot: absolute,
+	dkimSelector: validSelector,
+	dnsServer: validDnsServer,
 };
 
 /** May stay empty: no account e-mail, no web server on port 80. */
@@ -109,6 +128,8 @@ export const fieldNames: Record<keyof Answers, string> = {
 	noEmail: 'no account e-mail',
 	acmeServer: 'ACME server',
 	webroot: 'webroot',
+	dkimSelector: 'DKIM selector',
+	dnsServer: 'DNS server',
 };
 
 export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -143,6 +164,8 @@ export function withDefaults(given: Partial<Answers> & {fqdn: string}): Answers 
 		noEmail: false,
 		acmeServer: LETS_ENCRYPT,
 		webroot: '',
+		dkimSelector: 'mail',
+		dnsServer: '',
 		...stripEmpty(given),
 	} as Answers;
 }

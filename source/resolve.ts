@@ -5,11 +5,12 @@ import {validate, validDovecot, withDefaults} from './answers.js';
 import type {Options} from './args.js';
 import {DovecotConfig} from './config/dovecot.js';
 import type {Host} from './host/host.js';
+import {SIGNING_TABLE} from './stages/dkim.js';
 import {syntaxOf} from './stages/dovecot.js';
 import type {Answers, CertificateKind, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
-async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
+export async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
 	if (file !== undefined) {
 		try {
 			// One trailing newline is the file's, not the password's.
@@ -80,6 +81,8 @@ export async function readBack(host: Host, syntax: DovecotSyntax): Promise<Parti
 	if (cert?.startsWith('/etc/ssl/certs/') && key?.startsWith('/etc/ssl/private/')) Object.assign(found, {cert, key});
 	// certbot's live/ pair: the kind is the answer, the paths follow from it and the FQDN.
 	if (/^\/etc\/letsencrypt\/live\/[^/]+\/fullchain\.pem$/.test(cert ?? '') && /^\/etc\/letsencrypt\/live\/[^/]+\/privkey\.pem$/.test(key ?? '')) found.certificate = 'letsencrypt';
+	// The dkim stage's SigningTable line: `<domain> <selector>._domainkey.<domain>`.
+	found.dkimSelector = (await read(SIGNING_TABLE))?.match(/^\S+\s+([^\s.]+(?:\.[^\s.]+)*?)\._domainkey\./m)?.[1];
 	return Object.fromEntries(Object.entries(found).filter(([, v]) => v)) as Partial<Answers>;
 }
 
@@ -113,6 +116,8 @@ export async function resolveAnswers(options: Options, host: Host, env = process
 		noEmail: options.noEmail,
 		acmeServer: v['acme-server'],
 		webroot: v.webroot,
+		dkimSelector: v['dkim-selector'] ?? earlier.dkimSelector,
+		dnsServer: v['dns-server'],
 	};
 	return withDefaults(given);
 }
