@@ -1,14 +1,15 @@
-// Let's Encrypt, offline: pebble (Debian's ACME test CA) and dnsmasq on a "ca" host of the test network,
-// certbot on booted Debian 12 and 13 servers, trusted for the test only (REQUESTS_CA_BUNDLE). A server set
-// up with the self-signed default switches to letsencrypt; the certificate served on 993 and on 587 is
-// pebble's and verifies against pebble's root (openssl s_client -verify_return_error -verify_hostname, from
-// the laptop); a rerun asks nothing of the CA; `certbot renew --force-renewal` is served without touching
-// mail-setup (the deploy hook); undo gives back the self-signed pair. Then, on Debian 12, every failure
-// mode ends with its message, exit 1 and nothing written.
+// Let's Encrypt, offline: pebble (Debian's ACME test CA) and dnsmasq (the test zone) on a "ca" host of the
+// test network, certbot on booted Debian 12 and 13 servers, trusting pebble for the test only
+// (REQUESTS_CA_BUNDLE). A server set up with the self-signed default switches to letsencrypt; the
+// certificate served on 993 and on 587 is pebble's and verifies against pebble's root (openssl s_client
+// -verify_return_error -verify_hostname, from the laptop); a rerun asks nothing of the CA; `certbot renew
+// --force-renewal` is served without touching mail-setup (the deploy hook); undo gives back the self-signed
+// pair. The wizard over SSH asks on the certificate stage and yes carries on with pebble's pair. On Debian
+// 12, every failure mode ends with its message, exit 1 and nothing written.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {describe, test, type TestContext} from 'node:test';
-import {startDns, type Dns} from '../helpers/dns.ts';
+import {serveZone, type ZoneServer} from '../helpers/dns-zone.ts';
 import {startPebble, type Pebble} from '../helpers/pebble.ts';
 import {must} from '../helpers/proc.ts';
 import {RELEASES} from '../helpers/roots.ts';
@@ -21,6 +22,24 @@ const HOOK = '/etc/letsencrypt/renewal-hooks/deploy/mail-setup';
 const BUNDLE = '/root/pebble-https.pem';
 /** What the certificate stages change, and certbot's own files. */
 const PATHS = ['/etc/dovecot', '/etc/postfix', CERT, HOOK];
+
+/** The test zone (dnsmasq, test/helpers/dns-zone.ts) with these A records, served anew on each change. */
+interface Dns {
+	address: string;
+	setHosts(hosts: Record<string, string[]>): Promise<void>;
+}
+
+async function zoneOn(t: TestContext, host: Host, hosts: Record<string, string[]>): Promise<Dns> {
+	let server: ZoneServer | undefined;
+	t.after(() => server?.stop());
+	const setHosts = async (next: Record<string, string[]>) => {
+		await server?.stop();
+		const records = Object.entries(next).flatMap(([name, addresses]) => addresses.map(value => ({type: 'A' as const, name, value, status: 'published' as const})));
+		server = await serveZone({netns: host.ns, address: host.address, records, zones: [DOMAIN]});
+	};
+	await setHosts(hosts);
+	return {address: host.address, setHosts};
+}
 
 interface AcmeLab extends Lab {
 	ca: Host;
@@ -35,7 +54,7 @@ async function acmeLab(t: TestContext, release: 12 | 13, pebbleOptions: {validit
 	const l = await lab(release);
 	t.after(() => l.net.close());
 	const ca = await l.net.add('ca');
-	const dns = await startDns(ca, {zone: DOMAIN, hosts: {[FQDN]: [l.server.address]}});
+	const dns = await zoneOn(t, ca, {[FQDN]: [l.server.address]});
 	const pebble = await startPebble(ca, {dnsServer: dns.address, validityDays: 90, ...pebbleOptions});
 	await l.server.write('/etc/resolv.conf', `nameserver ${dns.address}\n`);
 	await l.server.write(BUNDLE, pebble.httpsCert);
