@@ -18,8 +18,10 @@ export const check: Stage = {
 	},
 	async run(ctx) {
 		const a = ctx.answers;
+		// postconf tells the relay check whom this machine's Postfix trusts; a --root tree is not what runs here.
+		const postconf = ctx.host.root === '/' ? (args: string[]) => ctx.host.probe(['postconf', ...args]) : undefined;
 		const checks = await runChecks(
-			{fqdn: a.fqdn, checkHost: a.checkHost, testUser: a.testUser, testPassword: a.testPassword},
+			{fqdn: a.fqdn, checkHost: a.checkHost, testUser: a.testUser, testPassword: a.testPassword, postconf},
 			(id, line) => ctx.onLine?.(`${id}: ${line}`),
 		);
 		const failed = checks.filter(result => result.status === 'fail');
