@@ -2,6 +2,8 @@
 // the verdict table; Postfix's own postconf (Debian 12 and 13, read-only in the cached roots) for the reader.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {after, test} from 'node:test';
 import {execa} from 'execa';
 import {runChecks} from '../source/checks/checks.ts';
@@ -118,9 +120,9 @@ test('audit: loopback and LAN ranges pass (LAN named); everyone, a wide public r
 	assert.deepEqual(problems({mynetworks: `${DEBIAN} 198.51.0.0/16`}), ['mynetworks trusts the public range 198.51.0.0/16, wider than a /24: every client there may relay']);
 	assert.deepEqual(problems({mynetworks: '8.0.0.0/6'}), ['mynetworks trusts the public range 8.0.0.0/6, wider than a /24: every client there may relay'], 'wider than 10/8, so not private');
 	assert.deepEqual(problems({mynetworks: '[2001:db8::]/32'}), ['mynetworks trusts the public range [2001:db8::]/32, wider than a /48: every client there may relay']);
-	const narrow = auditRelay(settings({mynetworks: `${DEBIAN} 198.51.100.0/24 [2001:db8:1::]/48 !203.0.113.0/16`}));
+	const narrow = auditRelay(settings({mynetworks: `${DEBIAN} 198.51.100.0/24 [2001:db8:1::]/48 203.0.113.10 !203.0.113.0/16`}));
 	assert.deepEqual(narrow.problems, []);
-	assert.deepEqual(narrow.notes.slice(0, 2), ['mynetworks trusts the public range 198.51.100.0/24', 'mynetworks trusts the public range [2001:db8:1::]/48']);
+	assert.deepEqual(narrow.notes.slice(0, 3), ['mynetworks trusts the public range 198.51.100.0/24', 'mynetworks trusts the public range [2001:db8:1::]/48', 'mynetworks trusts the public address 203.0.113.10']);
 	const lan = auditRelay(settings({mynetworks: `${DEBIAN} 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 169.254.0.0/16 [fd00::]/8 [fe80::]/10`}));
 	assert.deepEqual(lan.problems, []);
 	for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '[fd00::]/8', '[fe80::]/10'])
@@ -159,7 +161,7 @@ test('the verdict: conclusive where Postfix does not trust the probe, inconclusi
 		[trusted, 'accepted', 'inconclusive', /^mail\.example\.test is this machine, and Postfix trusts every address of it: 203\.0\.113\.10 by 203\.0\.113\.0\/24 in mynetworks; relaying was accepted from here, as expected for a trusted client\. Only a check from outside says whether the world may relay: run `npx mail-setup check --check-host mail\.example\.test` from another machine\./],
 		[trusted, 'refused', 'inconclusive', /relaying was refused even from here/],
 		[trusted, 'error', 'inconclusive', /the probe from here failed \(probe said error\)/],
-		[{...trusted, audit: open}, 'accepted', 'fail', /^OPEN RELAY BY CONFIGURATION: mynetworks holds 0\.0\.0\.0\/0.*; relaying was accepted from here.*another machine\./],
+		[{...trusted, audit: open}, 'accepted', 'fail', /^OPEN RELAY BY CONFIGURATION: mynetworks holds 0\.0\.0\.0\/0: every client on the internet may relay\. mail\.example\.test is this machine, .*; relaying was accepted from here, as expected for a trusted client\.$/],
 	];
 	for (const [plan, outcome, status, message] of table) {
 		const verdict = relayVerdict(plan, probe(outcome), again);
@@ -186,6 +188,24 @@ test('the settings as Debian 12\'s and 13\'s postconf gives them, expanded', {sk
 		assert.ok(lines.includes(`mynetworks = ${DEBIAN}`), lines.join('\n'));
 		const edited = await readRelaySettings(postconfIn(root, ['mynetworks=$inet_protocols 192.0.2.0/24', 'smtpd_relay_restrictions=', 'smtpd_recipient_restrictions=permit_mynetworks,reject_unauth_destination', 'inet_protocols=ipv4']), () => {});
 		assert.deepEqual(edited, settings({mynetworks: 'ipv4 192.0.2.0/24', relayRestrictions: '', recipientRestrictions: 'permit_mynetworks,reject_unauth_destination', inetProtocols: 'ipv4'}), root);
+	}
+	// Without mynetworks in main.cf, Postfix computes it from mynetworks_style: postconf gives the result.
+	// A copy of /etc/postfix is bound over the root's in a private mount and network namespace (only lo).
+	const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-postfix-'));
+	try {
+		fs.cpSync(`${ROOTS[0]}/etc/postfix`, copy, {recursive: true});
+		const main = path.join(copy, 'main.cf');
+		fs.writeFileSync(main, fs.readFileSync(main, 'utf8').replace(/^mynetworks .*\n/m, '') + 'mynetworks_style = subnet\n');
+		const unset: Postconf = async args => {
+			const script = `ip link set lo up && mount --bind "$1" "$2/etc/postfix" && shift 2 && exec chroot "$0" postconf "$@"`;
+			const result = await execa('unshare', ['--mount', '--net', 'sh', '-c', script, ROOTS[0]!, copy, ROOTS[0]!, ...args], {reject: false});
+			return {exitCode: result.exitCode ?? 127, stdout: String(result.stdout), stderr: String(result.stderr)};
+		};
+		assert.deepEqual(await readRelaySettings(unset, () => {}), settings({mynetworks: '127.0.0.0/8 [::1]/128', mynetworksStyle: 'subnet'}));
+		const plan = await planRelay({checkHost: '127.0.0.1', postconf: unset, ownAddresses: OWN}, () => {});
+		assert.equal(plan.why, 'Postfix does not trust 203.0.113.10: outside mynetworks 127.0.0.0/8 [::1]/128 (not in main.cf: computed from mynetworks_style = subnet)');
+	} finally {
+		fs.rmSync(copy, {recursive: true, force: true});
 	}
 	const missing: Postconf = async () => ({exitCode: 127, stdout: '', stderr: 'postconf: not found'});
 	assert.equal(await readRelaySettings(missing, () => {}), undefined);

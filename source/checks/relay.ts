@@ -122,8 +122,10 @@ function guards(list: string): string | undefined {
 
 const restrictionLists = (s: RelaySettings) => ({smtpd_relay_restrictions: s.relayRestrictions, smtpd_recipient_restrictions: s.recipientRestrictions});
 
+const computed = (s: RelaySettings) => (s.mynetworksStyle ? ` (not in main.cf: computed from mynetworks_style = ${s.mynetworksStyle})` : '');
+
 function describeMynetworks(s: RelaySettings): string {
-	return `mynetworks ${s.mynetworks || '(empty)'}${s.mynetworksStyle ? ` (not in main.cf: computed from mynetworks_style = ${s.mynetworksStyle})` : ''}`;
+	return `mynetworks ${s.mynetworks || '(empty)'}${computed(s)}`;
 }
 
 function describeEntry(entry: Entry): string {
@@ -191,7 +193,7 @@ export function auditRelay(s: RelaySettings): Audit {
 		else if (inAny(n, LOOPBACK)) continue;
 		else if (inAny(n, PRIVATE)) notes.push(`mynetworks trusts the private range ${entry.text}`);
 		else if (n.prefix < (n.family === 4 ? 24 : 48)) problems.push(`mynetworks trusts the public range ${entry.text}, wider than a /${n.family === 4 ? 24 : 48}: every client there may relay`);
-		else notes.push(`mynetworks trusts the public range ${entry.text}`);
+		else notes.push(`mynetworks trusts the public ${n.prefix === (n.family === 4 ? 32 : 128) ? 'address' : 'range'} ${entry.text}`);
 	}
 	const guard = Object.entries(restrictionLists(s)).find(([, list]) => guards(list));
 	if (guard) notes.push(`${guard[0]} holds ${guards(guard[1])}`);
@@ -284,7 +286,7 @@ export async function planRelay(o: RelayOptions, log: (line: string) => void): P
 		return {connect: choice.address, conclusive: true, why: `Postfix does not trust ${choice.address}: outside ${describeMynetworks(settings)}`, audit};
 	}
 	const each = choice.trusted.length ? choice.trusted.map(t => `${t.address} by ${t.by}`).join('; ') : `it has no address but loopback, which ${describeMynetworks(settings)} covers`;
-	return {connect: o.checkHost, conclusive: false, why: `${o.checkHost} is this machine, and Postfix trusts every address of it: ${each}`, audit};
+	return {connect: o.checkHost, conclusive: false, why: `${o.checkHost} is this machine, and Postfix trusts every address of it: ${each}${computed(settings)}`, audit};
 }
 
 /** What the relay probe saw: the server's answer to RCPT TO an outside address, or why there was none. */
@@ -310,5 +312,7 @@ export function relayVerdict(plan: RelayPlan, probe: Probe, again: string): {sta
 		blocked: 'the probe from here proved nothing',
 		error: `the probe from here failed (${probe.message})`,
 	}[probe.outcome];
-	return {status: problems.length ? 'fail' : 'inconclusive', message: `${failed}${plan.why}; ${seen}. Only a check from outside says whether the world may relay: ${again}${notes}`};
+	// With an audit problem the answer is known: no need to send the operator elsewhere.
+	const advice = problems.length ? '' : ` Only a check from outside says whether the world may relay: ${again}`;
+	return {status: problems.length ? 'fail' : 'inconclusive', message: `${failed}${plan.why}; ${seen}.${advice}${notes}`};
 }
