@@ -235,7 +235,7 @@ test('the plan on the server: an untrusted address of it, named with the reason;
 	assert.equal(loopbackOnly.why, `localhost is this machine, and Postfix trusts every address of it: it has no address but loopback, which mynetworks ${DEBIAN} covers`);
 
 	const noPostfix = await planRelay({checkHost: '127.0.0.1', ownAddresses: OWN}, log);
-	assert.deepEqual(noPostfix, {connect: '127.0.0.1', conclusive: false, why: '127.0.0.1 is this machine, and postconf does not run here to tell which of its addresses Postfix trusts (mynetworks)'});
+	assert.deepEqual(noPostfix, {connect: '127.0.0.1', conclusive: false, why: '127.0.0.1 is this machine, and postconf did not say here which of its addresses Postfix trusts (mynetworks)'});
 	// Elsewhere: the checked host as given, no audit (a laptop's own Postfix says nothing about the server).
 	assert.deepEqual(await planRelay({checkHost: '198.51.100.99', postconf: postconfIn(root), ownAddresses: OWN}, log), {connect: '198.51.100.99', conclusive: true, why: ''});
 	assert.deepEqual(await planRelay({checkHost: 'name.invalid', postconf: postconfIn(root), ownAddresses: OWN}, log), {connect: 'name.invalid', conclusive: true, why: ''});

@@ -2,7 +2,8 @@
 // its being local: a connection to one of this machine's own addresses arrives from that same address, so
 // when mynetworks does not cover it, the answer the probe gets there is the answer the world gets.
 // Here: mynetworks parsed and matched as Postfix does, the choice of that address, a static audit of the
-// relay settings, and the verdict that combines probe and audit. Only the two readers touch the machine.
+// relay settings, and the verdict that combines probe and audit. Only the readers (postconf, interfaces, DNS)
+// touch the machine.
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -69,7 +70,7 @@ export function parseNetwork(address: string, prefix?: number): Network | undefi
 }
 
 /** Is `inner` (an address is a full-length network) inside `outer`? */
-export function within(inner: Network, outer: Network): boolean {
+function within(inner: Network, outer: Network): boolean {
 	return inner.family === outer.family && inner.prefix >= outer.prefix && (inner.base & mask(outer.family, outer.prefix)) === outer.base;
 }
 
@@ -220,7 +221,7 @@ export async function readRelaySettings(postconf: Postconf, log: (line: string) 
 }
 
 /** Every address of this machine's interfaces (this network namespace's). */
-export function interfaceAddresses(): string[] {
+function interfaceAddresses(): string[] {
 	return Object.values(os.networkInterfaces())
 		.flat()
 		.map(info => info!.address);
@@ -278,7 +279,7 @@ export async function planRelay(o: RelayOptions, log: (line: string) => void): P
 	if (!(o.thisMachine ?? isOwn(resolved, own))) return outside;
 	const settings = o.postconf && (await readRelaySettings(o.postconf, log));
 	if (!settings)
-		return {connect: o.checkHost, conclusive: false, why: `${o.checkHost} is this machine, and postconf does not run here to tell which of its addresses Postfix trusts (mynetworks)`};
+		return {connect: o.checkHost, conclusive: false, why: `${o.checkHost} is this machine, and postconf did not say here which of its addresses Postfix trusts (mynetworks)`};
 	const audit = auditRelay(settings);
 	const choice = chooseAddress(own, resolved, settings);
 	if (choice.address) {

@@ -13,7 +13,7 @@ export const check: Stage = {
 		return {
 			files: [],
 			commands: [sclient(25, true), sclient(993, false), sclient(587, true)],
-			notes: [`connects to ${checkHost}; ports 143, 110 and 995 must refuse`],
+			notes: [`connects to ${checkHost}; ports 143, 110 and 995 must refuse`, 'on the server itself the relay probe connects to an address of it that Postfix does not trust (postconf -xh mynetworks …)'],
 		};
 	},
 	async run(ctx) {
