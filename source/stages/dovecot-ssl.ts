@@ -1,10 +1,12 @@
 // Step 7 (Dovecot half): TLS only, with the certificate pair of the certificate stage.
 import {confD, editDovecot, validateDovecot} from './dovecot.js';
+import {dovecotService} from './service.js';
 import type {Stage} from './stage.js';
 
 export const dovecotSsl: Stage = {
 	id: 'dovecot-ssl',
 	title: 'Dovecot TLS (10-ssl.conf)',
+	service: dovecotService,
 	async plan(ctx) {
 		const {cert, key, dovecot} = ctx.answers;
 		const file = await editDovecot(ctx, confD('10-ssl.conf'), c => {

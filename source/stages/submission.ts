@@ -1,6 +1,7 @@
 // Step 9: exactly one authenticated submission service on 587 in master.cf.
 import {MasterCf} from '../config/postfix.js';
 import {validatePostfix} from './postfix.js';
+import {postfixFile} from './service.js';
 import type {Stage} from './stage.js';
 
 export const MASTER_CF = '/etc/postfix/master.cf';
@@ -19,10 +20,10 @@ export const SUBMISSION_OPTIONS: [string, string][] = [
 export const submission: Stage = {
 	id: 'submission',
 	title: 'Postfix submission on port 587 (master.cf)',
+	service: postfixFile(MASTER_CF),
 	async plan(ctx) {
-		const text = await ctx.host.read(MASTER_CF);
-		if (text === undefined) return {files: [], commands: [], notes: [`${MASTER_CF} does not exist: is postfix installed?`]};
-		const master = MasterCf.parse(text);
+		// Missing only in a dry run without Postfix (the engine refuses to apply then): shown as a new file.
+		const master = MasterCf.parse((await ctx.host.read(MASTER_CF)) ?? '');
 		master.ensure('submission', 'inet', ['n', '-', '-', '-', '-', 'smtpd'], SUBMISSION_OPTIONS);
 		return {files: [{path: MASTER_CF, content: master.toString()}], commands: [], notes: []};
 	},
