@@ -1,11 +1,10 @@
 // The relay decision on the server itself: mynetworks parsing and matching, the probe address, the audit,
-// the verdict table; Postfix's own postconf (Debian 12 and 13, read-only in the cached roots) for the reader.
+// the verdict table; Postfix's own postconf (Debian 12 and 13, in overlays of the cached roots) for the reader.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
-import {execa} from 'execa';
 import {runChecks} from '../source/checks/checks.ts';
 import {
 	auditRelay,
@@ -22,6 +21,7 @@ import {
 	type RelayPlan,
 	type RelaySettings,
 } from '../source/checks/relay.ts';
+import {inRoot, RELEASES, rootDir, type Release} from './helpers/roots.ts';
 import {closedPort, fakeMailbox, imapsServer, makeCert, smtpServer, type Fake} from './helpers/checks-servers.ts';
 
 const DEBIAN = '127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128';
@@ -170,37 +170,30 @@ test('the verdict: conclusive where Postfix does not trust the probe, inconclusi
 	}
 });
 
-// Postfix's own postconf, read-only in the cached Debian roots; -o stands in for main.cf edits.
-const ROOTS = ['12', '13'].map(release => `/var/cache/mail-setup-test/roots/${release}`).filter(root => fs.existsSync(`${root}/.ready`));
+// Postfix's own postconf in an overlay of the cached Debian roots, in a network namespace of its own (only lo:
+// what it computes from interfaces never depends on this machine's); -o stands in for main.cf edits.
 const postconfIn =
-	(root: string, overrides: string[] = []): Postconf =>
-	async args => {
-		const result = await execa('chroot', [root, 'postconf', ...overrides.flatMap(o => ['-o', o]), ...args], {reject: false});
-		return {exitCode: result.exitCode ?? 127, stdout: String(result.stdout), stderr: String(result.stderr)};
-	};
+	(release: Release, overrides: string[] = [], binds: [string, string][] = []): Postconf =>
+	args =>
+		inRoot(release, ['unshare', '--net', 'sh', '-c', 'ip link set lo up && exec postconf "$@"', 'sh', ...overrides.flatMap(o => ['-o', o]), ...args], {binds});
 
-test('the settings as Debian 12\'s and 13\'s postconf gives them, expanded', {skip: ROOTS.length ? false : 'no cached roots (test/setup/roots.sh)'}, async () => {
-	assert.equal(ROOTS.length, 2, 'both roots are built');
-	for (const root of ROOTS) {
+test('the settings as Debian 12\'s and 13\'s postconf gives them, expanded', async () => {
+	for (const release of RELEASES) {
 		const lines: string[] = [];
-		assert.deepEqual(await readRelaySettings(postconfIn(root), line => lines.push(line)), settings(), root);
+		assert.deepEqual(await readRelaySettings(postconfIn(release), line => lines.push(line)), settings(), `Debian ${release}`);
 		assert.equal(lines[0], '$ postconf -xh mynetworks mynetworks_style smtpd_relay_restrictions smtpd_recipient_restrictions inet_protocols');
 		assert.ok(lines.includes(`mynetworks = ${DEBIAN}`), lines.join('\n'));
-		const edited = await readRelaySettings(postconfIn(root, ['mynetworks=$inet_protocols 192.0.2.0/24', 'smtpd_relay_restrictions=', 'smtpd_recipient_restrictions=permit_mynetworks,reject_unauth_destination', 'inet_protocols=ipv4']), () => {});
-		assert.deepEqual(edited, settings({mynetworks: 'ipv4 192.0.2.0/24', relayRestrictions: '', recipientRestrictions: 'permit_mynetworks,reject_unauth_destination', inetProtocols: 'ipv4'}), root);
+		const edited = await readRelaySettings(postconfIn(release, ['mynetworks=$inet_protocols 192.0.2.0/24', 'smtpd_relay_restrictions=', 'smtpd_recipient_restrictions=permit_mynetworks,reject_unauth_destination', 'inet_protocols=ipv4']), () => {});
+		assert.deepEqual(edited, settings({mynetworks: 'ipv4 192.0.2.0/24', relayRestrictions: '', recipientRestrictions: 'permit_mynetworks,reject_unauth_destination', inetProtocols: 'ipv4'}), `Debian ${release}`);
 	}
 	// Without mynetworks in main.cf, Postfix computes it from mynetworks_style: postconf gives the result.
-	// A copy of /etc/postfix is bound over the root's in a private mount and network namespace (only lo).
+	// A copy of Debian 12's /etc/postfix without mynetworks, bound over the overlay's.
 	const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-postfix-'));
 	try {
-		fs.cpSync(`${ROOTS[0]}/etc/postfix`, copy, {recursive: true});
+		fs.cpSync(`${rootDir(12)}/etc/postfix`, copy, {recursive: true});
 		const main = path.join(copy, 'main.cf');
 		fs.writeFileSync(main, fs.readFileSync(main, 'utf8').replace(/^mynetworks .*\n/m, '') + 'mynetworks_style = subnet\n');
-		const unset: Postconf = async args => {
-			const script = `ip link set lo up && mount --bind "$1" "$2/etc/postfix" && shift 2 && exec chroot "$0" postconf "$@"`;
-			const result = await execa('unshare', ['--mount', '--net', 'sh', '-c', script, ROOTS[0]!, copy, ROOTS[0]!, ...args], {reject: false});
-			return {exitCode: result.exitCode ?? 127, stdout: String(result.stdout), stderr: String(result.stderr)};
-		};
+		const unset = postconfIn(12, [], [[copy, '/etc/postfix']]);
 		assert.deepEqual(await readRelaySettings(unset, () => {}), settings({mynetworks: '127.0.0.0/8 [::1]/128', mynetworksStyle: 'subnet'}));
 		const plan = await planRelay({checkHost: '127.0.0.1', postconf: unset, ownAddresses: OWN}, () => {});
 		assert.equal(plan.why, 'Postfix does not trust 203.0.113.10: outside mynetworks 127.0.0.0/8 [::1]/128 (not in main.cf: computed from mynetworks_style = subnet)');
@@ -211,40 +204,39 @@ test('the settings as Debian 12\'s and 13\'s postconf gives them, expanded', {sk
 	assert.equal(await readRelaySettings(missing, () => {}), undefined);
 });
 
-test('the plan on the server: an untrusted address of it, named with the reason; none, and why', {skip: ROOTS.length ? false : 'no cached roots'}, async () => {
-	const root = ROOTS[0]!;
+test('the plan on the server: an untrusted address of it, named with the reason; none, and why', async () => {
 	const log = () => {};
 	// 127.0.0.1 is loopback: this machine, by detection.
-	const plan = await planRelay({checkHost: '127.0.0.1', postconf: postconfIn(root), ownAddresses: OWN}, log);
+	const plan = await planRelay({checkHost: '127.0.0.1', postconf: postconfIn(12), ownAddresses: OWN}, log);
 	assert.equal(plan.connect, '203.0.113.10');
 	assert.equal(plan.conclusive, true);
 	assert.equal(plan.why, `Postfix does not trust 203.0.113.10: outside mynetworks ${DEBIAN}`);
 	assert.deepEqual(plan.audit!.problems, []);
 
 	// 0.0.0.0/0 alone leaves IPv6 untrusted: the probe goes there, and the audit fails it anyway.
-	const v4only = await planRelay({checkHost: '127.0.0.1', postconf: postconfIn(root, ['mynetworks=0.0.0.0/0']), ownAddresses: OWN}, log);
+	const v4only = await planRelay({checkHost: '127.0.0.1', postconf: postconfIn(12, ['mynetworks=0.0.0.0/0']), ownAddresses: OWN}, log);
 	assert.equal(v4only.connect, '2001:db8::10');
 	assert.deepEqual(v4only.audit!.problems, ['mynetworks holds 0.0.0.0/0: every client on the internet may relay']);
-	const everyone = await planRelay({checkHost: '127.0.0.1', postconf: postconfIn(root, ['mynetworks=0.0.0.0/0 [::]/0']), ownAddresses: OWN}, log);
+	const everyone = await planRelay({checkHost: '127.0.0.1', postconf: postconfIn(12, ['mynetworks=0.0.0.0/0 [::]/0']), ownAddresses: OWN}, log);
 	assert.equal(everyone.conclusive, false);
 	assert.equal(everyone.connect, '127.0.0.1');
 	assert.match(everyone.why, /^127\.0\.0\.1 is this machine, and Postfix trusts every address of it: 203\.0\.113\.10 by 0\.0\.0\.0\/0 in mynetworks; 198\.51\.100\.3 by 0\.0\.0\.0\/0 in mynetworks; 2001:db8::10 by \[::\]\/0 in mynetworks; 10\.0\.0\.5 by/);
 	assert.equal(everyone.audit!.problems.length, 2);
 
-	const loopbackOnly = await planRelay({checkHost: 'localhost', postconf: postconfIn(root), ownAddresses: ['127.0.0.1', '::1']}, log);
+	const loopbackOnly = await planRelay({checkHost: 'localhost', postconf: postconfIn(12), ownAddresses: ['127.0.0.1', '::1']}, log);
 	assert.equal(loopbackOnly.why, `localhost is this machine, and Postfix trusts every address of it: it has no address but loopback, which mynetworks ${DEBIAN} covers`);
 
 	const noPostfix = await planRelay({checkHost: '127.0.0.1', ownAddresses: OWN}, log);
 	assert.deepEqual(noPostfix, {connect: '127.0.0.1', conclusive: false, why: '127.0.0.1 is this machine, and postconf did not say here which of its addresses Postfix trusts (mynetworks)'});
 	// Elsewhere: the checked host as given, no audit (a laptop's own Postfix says nothing about the server).
-	assert.deepEqual(await planRelay({checkHost: '198.51.100.99', postconf: postconfIn(root), ownAddresses: OWN}, log), {connect: '198.51.100.99', conclusive: true, why: ''});
-	assert.deepEqual(await planRelay({checkHost: 'name.invalid', postconf: postconfIn(root), ownAddresses: OWN}, log), {connect: 'name.invalid', conclusive: true, why: ''});
+	assert.deepEqual(await planRelay({checkHost: '198.51.100.99', postconf: postconfIn(12), ownAddresses: OWN}, log), {connect: '198.51.100.99', conclusive: true, why: ''});
+	assert.deepEqual(await planRelay({checkHost: 'name.invalid', postconf: postconfIn(12), ownAddresses: OWN}, log), {connect: 'name.invalid', conclusive: true, why: ''});
 });
 
 const open: Fake[] = [];
 after(() => Promise.all(open.map(server => server.close())));
 
-test('runChecks on this machine with nothing but loopback: an open relay by configuration fails, a clean one is inconclusive', {skip: ROOTS.length ? false : 'no cached roots'}, async () => {
+test('runChecks on this machine with nothing but loopback: an open relay by configuration fails, a clean one is inconclusive', async () => {
 	const cert = makeCert({cn: 'mail.example.test'});
 	const user = 'tester@example.test';
 	const password = 'pw';
@@ -255,7 +247,7 @@ test('runChecks on this machine with nothing but loopback: an open relay by conf
 	open.push(smtp, submission, imaps);
 	const ports = {smtp: smtp.port, submission: submission.port, imaps: imaps.port, imap: await closedPort(), pop3: await closedPort(), pop3s: await closedPort()};
 	const relayCheck = async (overrides: string[]) => {
-		const results = await runChecks({fqdn: 'mail.example.test', checkHost: '127.0.0.1', testUser: user, testPassword: password, timeoutMs: 3000, ports, postconf: postconfIn(ROOTS[0]!, overrides), ownAddresses: ['127.0.0.1', '::1']});
+		const results = await runChecks({fqdn: 'mail.example.test', checkHost: '127.0.0.1', testUser: user, testPassword: password, timeoutMs: 3000, ports, postconf: postconfIn(12, overrides), ownAddresses: ['127.0.0.1', '::1']});
 		return results.find(result => result.id === 'smtp-relay-refused')!;
 	};
 	const openRelay = await relayCheck(['mynetworks=0.0.0.0/0']);
