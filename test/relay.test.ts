@@ -129,10 +129,14 @@ test('audit: loopback and LAN ranges pass (LAN named); everyone, a wide public r
 		assert.ok(lan.notes.includes(`mynetworks trusts the private range ${range}`), range);
 	assert.deepEqual(auditRelay(settings({mynetworks: `${DEBIAN} /etc/postfix/nets`})).notes[0], 'mynetworks entry /etc/postfix/nets cannot be judged here: it may trust any address');
 
-	const noGuard = /^neither smtpd_relay_restrictions \(.*\) nor smtpd_recipient_restrictions \(.*\) holds reject_unauth_destination or defer_unauth_destination/;
-	assert.match(problems({relayRestrictions: 'permit_mynetworks permit_sasl_authenticated'}).join(), noGuard);
-	assert.match(problems({relayRestrictions: 'permit_mynetworks, permit, reject_unauth_destination'}).join(), noGuard, 'a bare permit before the guard lets everyone through');
-	assert.match(problems({relayRestrictions: '', recipientRestrictions: ''}).join(), /\(empty\) nor smtpd_recipient_restrictions \(empty\)/);
+	assert.deepEqual(problems({relayRestrictions: 'permit_mynetworks permit_sasl_authenticated'}), [
+		"neither smtpd_relay_restrictions (permit_mynetworks permit_sasl_authenticated) nor smtpd_recipient_restrictions (empty) holds reject_unauth_destination or defer_unauth_destination before any bare permit: nothing refuses relaying (Postfix's smtpd will not even run so, and port 25 answers nobody)",
+	]);
+	assert.match(problems({relayRestrictions: '', recipientRestrictions: ''}).join(), /^neither smtpd_relay_restrictions \(empty\) nor smtpd_recipient_restrictions \(empty\) holds/);
+	// A bare permit before the refusal lets everyone through (and Postfix will not run so either).
+	assert.match(problems({relayRestrictions: 'permit_mynetworks, permit, reject_unauth_destination'}).join(), /^neither smtpd_relay_restrictions \(permit_mynetworks, permit, reject_unauth_destination\) nor/);
+	// Postfix's own list of refusals: a bare reject closes relaying too (and inbound mail with it, but that is no relay).
+	assert.deepEqual(auditRelay(settings({relayRestrictions: 'permit_mynetworks permit_sasl_authenticated reject'})).notes, ['smtpd_relay_restrictions holds reject']);
 	const older = auditRelay(settings({relayRestrictions: '', recipientRestrictions: 'permit_mynetworks, check_client_access hash:/etc/postfix/access, reject_unauth_destination'}));
 	assert.deepEqual(older, {problems: [], notes: ['smtpd_recipient_restrictions holds reject_unauth_destination']});
 });
@@ -260,5 +264,5 @@ test('runChecks on this machine with nothing but loopback: an open relay by conf
 	assert.match(clean.message, /it has no address but loopback.*relaying was accepted from here, as expected for a trusted client\. Only a check from outside .*npx mail-setup check --check-host mail\.example\.test/);
 	const noGuard = await relayCheck(['smtpd_relay_restrictions=permit_mynetworks']);
 	assert.equal(noGuard.status, 'fail');
-	assert.match(noGuard.message, /^OPEN RELAY BY CONFIGURATION: neither smtpd_relay_restrictions \(permit_mynetworks\)/);
+	assert.match(noGuard.message, /^OPEN RELAY BY CONFIGURATION: neither smtpd_relay_restrictions \(permit_mynetworks\) nor smtpd_recipient_restrictions \(empty\) holds reject_unauth_destination/);
 });

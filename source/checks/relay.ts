@@ -112,11 +112,15 @@ const key = (n: Network) => `${n.family} ${n.base}`;
 /** Restriction lists as tokens (names and their table arguments). */
 const tokens = (list: string) => list.split(/[\s,]+/).filter(Boolean);
 
-/** Does this restriction list refuse relaying before anything lets every client through? */
-function guards(list: string): string | undefined {
+// What refuses relaying to unauthorized destinations, as Postfix counts them: without one before any bare
+// permit in either list its smtpd will not even run ("specify at least one working instance of: …").
+const REFUSALS = new Set(['reject_unauth_destination', 'defer_unauth_destination', 'reject', 'defer', 'defer_if_permit', 'check_relay_domains']);
+
+/** The refusal in this restriction list that comes before any bare permit (which would let every client through). */
+function guard(list: string): string | undefined {
 	for (const token of tokens(list)) {
 		if (token === 'permit') return undefined;
-		if (token === 'reject_unauth_destination' || token === 'defer_unauth_destination') return token;
+		if (REFUSALS.has(token)) return token;
 	}
 	return undefined;
 }
@@ -196,11 +200,12 @@ export function auditRelay(s: RelaySettings): Audit {
 		else if (n.prefix < (n.family === 4 ? 24 : 48)) problems.push(`mynetworks trusts the public range ${entry.text}, wider than a /${n.family === 4 ? 24 : 48}: every client there may relay`);
 		else notes.push(`mynetworks trusts the public ${n.prefix === (n.family === 4 ? 32 : 128) ? 'address' : 'range'} ${entry.text}`);
 	}
-	const guard = Object.entries(restrictionLists(s)).find(([, list]) => guards(list));
-	if (guard) notes.push(`${guard[0]} holds ${guards(guard[1])}`);
+	const lists = Object.entries(restrictionLists(s));
+	const guarded = lists.find(([, list]) => guard(list));
+	if (guarded) notes.push(`${guarded[0]} holds ${guard(guarded[1])}`);
 	else
 		problems.push(
-			`neither smtpd_relay_restrictions (${s.relayRestrictions || 'empty'}) nor smtpd_recipient_restrictions (${s.recipientRestrictions || 'empty'}) holds reject_unauth_destination or defer_unauth_destination before a bare permit: Postfix relays for clients its other rules let through`,
+			`neither ${lists.map(([name, list]) => `${name} (${list || 'empty'})`).join(' nor ')} holds reject_unauth_destination or defer_unauth_destination before any bare permit: nothing refuses relaying (Postfix's smtpd will not even run so, and port 25 answers nobody)`,
 		);
 	return {problems, notes};
 }
