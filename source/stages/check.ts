@@ -27,8 +27,10 @@ export const check: Stage = {
 	async run(ctx) {
 		const a = ctx.answers;
 		const onEvent = (id: string, line: string) => ctx.onLine?.(`${id}: ${line}`);
+		// postconf tells the relay check whom this machine's Postfix trusts; a --root tree is not what runs here.
+		const postconf = ctx.host.root === '/' ? (args: string[]) => ctx.host.probe(['postconf', ...args]) : undefined;
 		const [live, dns] = await Promise.all([
-			runChecks({fqdn: a.fqdn, checkHost: a.checkHost, testUser: a.testUser, testPassword: a.testPassword}, onEvent),
+			runChecks({fqdn: a.fqdn, checkHost: a.checkHost, testUser: a.testUser, testPassword: a.testPassword, postconf}, onEvent),
 			runDnsChecks({domain: a.domain, fqdn: a.fqdn, postmaster: a.postmaster, selector: a.dkimSelector, checkHost: a.checkHost, dnsServer: a.dnsServer, ...(await keyInUse(ctx))}, onEvent),
 		]);
 		const checks = [...live, ...dns.checks];
