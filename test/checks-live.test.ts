@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
 import {authToken, imapQuote, runChecks, type CheckOptions} from '../source/checks/checks.ts';
-import {isThisMachine} from '../source/checks/relay.ts';
+import {isThisMachine} from '../source/net/addresses.ts';
 import type {CheckResult} from '../source/types.ts';
 import {bannerServer, closedPort, fakeMailbox, imapsServer, makeCert, opensslChildren, silentServer, smtpServer, type Fake, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
 
