@@ -33,11 +33,12 @@ const question = (screen: string) => SCREEN.question.exec(screen)?.slice(1, 3) a
 async function answer(term: Terminal): Promise<void> {
 	let last = '';
 	for (let asked = 0; asked < 20; asked++) {
-		const screen = await term.waitFor(s => (question(s) !== undefined && question(s)!.join(':') !== last) || SCREEN.offer.test(s) || finished(s) || /stage \d+\/\d+/.test(s), 120_000);
+		// The next field, or no question any more (a field's value changing is not a new question).
+		const screen = await term.waitFor(s => (question(s) ?? [''])[0] !== last, 120_000);
 		const current = question(screen);
 		if (!current) return;
-		last = current.join(':');
 		const [field, value] = current;
+		last = field;
 		if (field === 'database password' && !value) {
 			await term.type(DB_PASSWORD);
 			await term.keys('Enter');
