@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
-import {authToken, imapQuote, isThisMachine, runChecks, type CheckOptions} from '../source/checks/checks.ts';
+import {authToken, imapQuote, runChecks, type CheckOptions} from '../source/checks/checks.ts';
+import {isThisMachine} from '../source/checks/relay.ts';
 import type {CheckResult} from '../source/types.ts';
 import {bannerServer, closedPort, fakeMailbox, imapsServer, makeCert, opensslChildren, silentServer, smtpServer, type Fake, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
 
