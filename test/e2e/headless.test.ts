@@ -194,7 +194,14 @@ async function breakages(l: Lab, passwordFile: string): Promise<void> {
 	const serves = async (name: string) => (await subject(993)).includes(`CN = ${name}`) && (await subject(587)).includes(`CN = ${name}`);
 	const expectBroken = async (failing: string[], message: [string, RegExp], password = passwordFile, fqdn = FQDN) => {
 		const check = await laptopCheck(l, password, fqdn);
-		expectChecks(check, 1, failing);
+		try {
+			expectChecks(check, 1, failing);
+		} catch (error) {
+			// What the server logged meanwhile: the cause of an unexpected failure is there.
+			const log = await server.run(['sh', '-c', 'journalctl --no-pager -n 400 -u dovecot -u "postfix*" | grep -v "disconnect from" | tail -40']);
+			(error as Error).message += `\n--- server journal\n${log.stdout}`;
+			throw error;
+		}
 		assert.match(check.doc.checks.find(c => c.id === message[0])!.message, message[1]);
 	};
 
