@@ -1,6 +1,6 @@
 // The operator's answers: validation (shared by flags and the wizard's fields) and defaults.
 import {isIP} from 'node:net';
-import type {Answers, DovecotSyntax} from './types.js';
+import type {Answers, CertificateKind, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
 export type Validator = (value: string) => string | undefined; // an error, or undefined when fine
@@ -54,6 +54,13 @@ export const validPassword: Validator = value => {
 	return undefined;
 };
 
+const absolute: Validator = value => (value.startsWith('/') ? undefined : 'must be an absolute path');
+
+export const validCertificate: Validator = value => (value === 'self-signed' || value === 'letsencrypt' ? undefined : 'must be self-signed or letsencrypt');
+
+/** ACME runs over HTTPS only (RFC 8555). */
+export const validUrl: Validator = value => (/^https:\/\/[^\s/?#]+(\/[^\s]*)?$/.test(value) ? undefined : 'must be an https:// URL');
+
 export const validSelector: Validator = value => {
 	if (!value) return 'is empty';
 	if (value.length > 63) return 'is longer than 63 characters';
@@ -87,11 +94,18 @@ export const validators: Partial<Record<keyof Answers, Validator>> = {
 	testUser: validAddress,
 	testPassword: validPassword,
 	checkHost: validDbHost,
-	cert: value => (value.startsWith('/') ? undefined : 'must be an absolute path'),
-	key: value => (value.startsWith('/') ? undefined : 'must be an absolute path'),
+	cert: absolute,
+	key: absolute,
+	certificate: validCertificate,
+	email: validAddress,
+	acmeServer: validUrl,
+	webroot: absolute,
 	dkimSelector: validSelector,
 	dnsServer: validDnsServer,
 };
+
+/** May stay empty: no account e-mail, no web server on port 80. */
+const optional = new Set<keyof Answers>(['email', 'webroot']);
 
 export const fieldNames: Record<keyof Answers, string> = {
 	fqdn: 'FQDN',
@@ -109,13 +123,28 @@ export const fieldNames: Record<keyof Answers, string> = {
 	key: 'key file',
 	renew: 'renew',
 	dbCreate: 'create database',
+	certificate: 'certificate',
+	email: 'account e-mail',
+	noEmail: 'no account e-mail',
+	acmeServer: 'ACME server',
+	webroot: 'webroot',
 	dkimSelector: 'DKIM selector',
 	dnsServer: 'DNS server',
 };
 
-/** Defaults that follow from other answers (FQDN → domain → postmaster, mailbox, cert paths). */
+export const LETS_ENCRYPT = 'https://acme-v02.api.letsencrypt.org/directory';
+
+/** The pair a kind of certificate lives at: certbot's live/ symlinks follow every renewal, so the config never changes. */
+export function pairOf(certificate: CertificateKind, fqdn: string): {cert: string; key: string} {
+	return certificate === 'letsencrypt'
+		? {cert: `/etc/letsencrypt/live/${fqdn}/fullchain.pem`, key: `/etc/letsencrypt/live/${fqdn}/privkey.pem`}
+		: {cert: `/etc/ssl/certs/${fqdn}.crt`, key: `/etc/ssl/private/${fqdn}.key`};
+}
+
+/** Defaults that follow from other answers (FQDN → domain → postmaster, mailbox; FQDN and kind → cert paths). */
 export function withDefaults(given: Partial<Answers> & {fqdn: string}): Answers {
 	const domain = given.domain || given.fqdn.split('.').slice(1).join('.');
+	const certificate = given.certificate ?? 'self-signed';
 	return {
 		domain,
 		postmaster: `postmaster@${domain}`,
@@ -127,10 +156,14 @@ export function withDefaults(given: Partial<Answers> & {fqdn: string}): Answers 
 		testPassword: '',
 		checkHost: given.fqdn,
 		dovecot: '2.3',
-		cert: `/etc/ssl/certs/${given.fqdn}.crt`,
-		key: `/etc/ssl/private/${given.fqdn}.key`,
+		...pairOf(certificate, given.fqdn),
 		renew: false,
 		dbCreate: false,
+		certificate,
+		email: '',
+		noEmail: false,
+		acmeServer: LETS_ENCRYPT,
+		webroot: '',
 		dkimSelector: 'mail',
 		dnsServer: '',
 		...stripEmpty(given),
@@ -145,7 +178,7 @@ function stripEmpty<T extends object>(value: T): Partial<T> {
 export function validate(answers: Answers, need: {dbPassword: boolean; testPassword: boolean}): void {
 	for (const [field, check] of Object.entries(validators) as [keyof Answers, Validator][]) {
 		const value = answers[field] as string;
-		if (value === '' && ((field === 'dbPassword' && !need.dbPassword) || (field === 'testPassword' && !need.testPassword))) continue;
+		if (value === '' && (optional.has(field) || (field === 'dbPassword' && !need.dbPassword) || (field === 'testPassword' && !need.testPassword))) continue;
 		const problem = check(value);
 		if (problem) throw new UsageError(`${fieldNames[field]} ${problem}`, field);
 	}

@@ -111,6 +111,7 @@ async function probeVersions(host: Host, store: WizardStore): Promise<void> {
 		probe('Postfix', ['postconf', '-h', 'mail_version'], out => out.split('\n')[0]),
 		probe('MariaDB', ['mariadb', '--version'], out => out.match(/(\d+\.\d+\.\d+)-MariaDB/)?.[1]),
 		probe('OpenSSL', ['openssl', 'version'], out => out.split(/\s+/)[1]),
+		probe('certbot', ['certbot', '--version'], out => out.split(/\s+/)[1]),
 	]);
 }
 
@@ -412,7 +413,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 export function createStore(answers: Answers): WizardStore {
 	return new WizardStore({
 		screen: {kind: 'start'},
-		versions: {Dovecot: undefined, Postfix: undefined, MariaDB: undefined, OpenSSL: undefined},
+		versions: {Dovecot: undefined, Postfix: undefined, MariaDB: undefined, OpenSSL: undefined, certbot: undefined},
 		early: {},
 		skips: {},
 		rerun: [],

@@ -15,6 +15,7 @@ export interface Options {
 	version: boolean;
 	renew: boolean;
 	dbCreate: boolean;
+	noEmail: boolean;
 	values: Record<string, string | undefined>; // the answer flags, by flag name
 	// Day two: `mailbox|alias|domain ...` instead of stages.
 	admin?: Request | Screen;
@@ -36,6 +37,10 @@ const answerFlags = [
 	'dovecot',
 	'cert',
 	'key',
+	'certificate',
+	'email',
+	'acme-server',
+	'webroot',
 	'dkim-selector',
 	'dns-server',
 ] as const;
@@ -56,6 +61,7 @@ export function parse(argv: string[]): Options {
 				version: {type: 'boolean', short: 'v'},
 				renew: {type: 'boolean'},
 				'db-create': {type: 'boolean'},
+				'register-unsafely-without-email': {type: 'boolean'},
 				...Object.fromEntries(answerFlags.map(flag => [flag, {type: 'string' as const}])),
 				'password-file': {type: 'string'},
 				'purge-mail': {type: 'boolean'},
@@ -100,6 +106,7 @@ export function parse(argv: string[]): Options {
 		version: values.version === true,
 		renew: values.renew === true,
 		dbCreate: values['db-create'] === true,
+		noEmail: values['register-unsafely-without-email'] === true,
 		values: Object.fromEntries(answerFlags.map(flag => [flag, values[flag] as string | undefined])),
 		admin,
 		passwordFile: values['password-file'] as string | undefined,
@@ -120,7 +127,7 @@ Stages (none named = all, in order)
   permissions     chown -R mail:dovecot /etc/dovecot, chmod -R o-rwx
   dovecot-master  10-master.conf: only IMAPS 993 listens; LMTP and auth sockets for Postfix
   lda             15-lda.conf postmaster_address (and 20-lmtp.conf on Dovecot 2.4)
-  certificate     RSA-4096 self-signed certificate for the FQDN (node-forge)
+  certificate     RSA-4096 self-signed certificate for the FQDN (node-forge), or Let's Encrypt's (certbot)
   dovecot-ssl     10-ssl.conf: ssl = required, the certificate pair
   postfix         main.cf: TLS pair, virtual mailboxes over MySQL maps to Dovecot LMTP
   submission      master.cf: one authenticated submission entry on 587
@@ -147,6 +154,11 @@ Options
   --dovecot 2.3|2.4          syntax to write (default: from the installed Dovecot)
   --cert FILE, --key FILE    certificate pair (default /etc/ssl/certs/<fqdn>.crt, /etc/ssl/private/<fqdn>.key)
   --renew                    make a new certificate even if the present one is valid for the FQDN
+  --certificate KIND         self-signed (default) or letsencrypt: certbot asks the CA over HTTP-01 on port 80
+  --email ADDRESS            the ACME account's e-mail (the CA's notices), or:
+  --register-unsafely-without-email   no account e-mail: the CA cannot reach you
+  --acme-server URL          ACME directory (default Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)
+  --webroot DIR              the directory the web server on port 80 serves (when one runs there)
   --db-create                create what is missing in the database (as MariaDB root over the Unix socket)
   --dkim-selector NAME       DKIM selector (default mail; key /etc/dkimkeys/<selector>.private)
   --dns-server ADDR          resolver for the DNS checks (default: the system's)

@@ -84,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
 	const interactive = terminal && !options.undo;
 	// The wizard asks for the passwords it needs; only the headless path must have them up front.
 	// undo only puts back backups: it needs no password.
-	if (!options.undo) checkAnswers(answers, interactive ? {...options, dryRun: true} : options);
+	if (!options.undo) checkAnswers(answers, interactive ? {...options, dryRun: true} : options, interactive);
 	const list = stagesFor(options.stages);
 	const skipLive = options.root !== undefined && options.stages.length === 0;
 	// `check` alone writes nothing: it runs on an operator's laptop, as any user, with no /var/backups to lock.

@@ -107,8 +107,10 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 			else await host.write(file.change.path, file.content, file.mode, file.uid, file.gid);
 		}
 		for (const command of stage.run ? [] : plan.commands) {
-			const run = await host.run(command.argv, {input: command.input});
-			if (run.exitCode !== 0) throw new Error(`${commandText(command)} failed (exit ${run.exitCode}): ${lastLines(run.stderr || run.stdout)}`);
+			const run = await host.run(command.argv, {input: command.input, timeoutMs: command.timeoutMs});
+			if (run.exitCode !== 0) {
+				throw new Error((await stage.explain?.(ctx, command, run)) ?? `${commandText(command)} failed (exit ${run.exitCode}): ${lastLines(run.stderr || run.stdout)}`);
+			}
 		}
 		if (validating) {
 			const runs = await stage.validate!(ctx);

@@ -7,7 +7,7 @@ import {DovecotConfig} from './config/dovecot.js';
 import type {Host} from './host/host.js';
 import {SIGNING_TABLE} from './stages/dkim.js';
 import {syntaxOf} from './stages/dovecot.js';
-import type {Answers, DovecotSyntax} from './types.js';
+import type {Answers, CertificateKind, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
 export async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
@@ -79,6 +79,8 @@ export async function readBack(host: Host, syntax: DovecotSyntax): Promise<Parti
 	const key = ssl?.get([], syntax === '2.4' ? 'ssl_server_key_file' : 'ssl_key')?.replace(/^</, '');
 	// Only a pair this tool would have chosen: Debian's snakeoil paths are not an answer.
 	if (cert?.startsWith('/etc/ssl/certs/') && key?.startsWith('/etc/ssl/private/')) Object.assign(found, {cert, key});
+	// certbot's live/ pair: the kind is the answer, the paths follow from it and the FQDN.
+	if (/^\/etc\/letsencrypt\/live\/[^/]+\/fullchain\.pem$/.test(cert ?? '') && /^\/etc\/letsencrypt\/live\/[^/]+\/privkey\.pem$/.test(key ?? '')) found.certificate = 'letsencrypt';
 	// The dkim stage's SigningTable line: `<domain> <selector>._domainkey.<domain>`.
 	found.dkimSelector = (await read(SIGNING_TABLE))?.match(/^\S+\s+([^\s.]+(?:\.[^\s.]+)*?)\._domainkey\./m)?.[1];
 	return Object.fromEntries(Object.entries(found).filter(([, v]) => v)) as Partial<Answers>;
@@ -89,6 +91,9 @@ export async function resolveAnswers(options: Options, host: Host, env = process
 	const dovecot = v.dovecot ? validDovecot(v.dovecot) : await detectDovecot(host);
 	const earlier = await readBack(host, dovecot);
 	const fqdn = v.fqdn ?? (await defaultFqdn(host));
+	const certificate = v.certificate ?? earlier.certificate;
+	// certbot's pair has fixed paths; an own pair is given with --cert/--key and the default kind.
+	if (certificate === 'letsencrypt' && (v.cert || v.key)) throw new UsageError('--cert and --key cannot be combined with --certificate letsencrypt: certbot keeps its pair under /etc/letsencrypt/live/', 'cert');
 	const given: Partial<Answers> & {fqdn: string} = {
 		...earlier,
 		fqdn,
@@ -102,10 +107,15 @@ export async function resolveAnswers(options: Options, host: Host, env = process
 		testPassword: await secret(v['test-password-file'], env.MAIL_SETUP_TEST_PASSWORD, 'test-password-file'),
 		checkHost: v['check-host'],
 		dovecot,
-		cert: v.cert ?? earlier.cert,
-		key: v.key ?? earlier.key,
+		cert: v.cert ?? (certificate === 'letsencrypt' ? undefined : earlier.cert),
+		key: v.key ?? (certificate === 'letsencrypt' ? undefined : earlier.key),
 		renew: options.renew,
 		dbCreate: options.dbCreate,
+		certificate: certificate as CertificateKind | undefined, // validated with the other answers
+		email: v.email,
+		noEmail: options.noEmail,
+		acmeServer: v['acme-server'],
+		webroot: v.webroot,
 		dkimSelector: v['dkim-selector'] ?? earlier.dkimSelector,
 		dnsServer: v['dns-server'],
 	};
@@ -113,7 +123,8 @@ export async function resolveAnswers(options: Options, host: Host, env = process
 }
 
 /** Which secrets the chosen stages cannot do without (a dry run shows *** instead). */
-export function checkAnswers(answers: Answers, options: Options): void {
+/** interactive: the wizard, which asks what headless runs must be told (the Let's Encrypt question). */
+export function checkAnswers(answers: Answers, options: Options, interactive = false): void {
 	const all = options.stages.length === 0;
 	const wants = (...ids: string[]) => all || options.stages.some(id => ids.includes(id));
 	// Under --root with no stage named, the live stages (database, check) are skipped.
@@ -123,4 +134,21 @@ export function checkAnswers(answers: Answers, options: Options): void {
 		dbPassword: live && (wants('dovecot-sql', 'postfix') || wantsLive('database')),
 		testPassword: live && (wantsLive('check') || (answers.dbCreate && wantsLive('database'))),
 	});
+	checkAcme(answers, options, interactive);
+}
+
+/** The ACME options belong to --certificate letsencrypt (or the wizard's question); asking for it says plainly whether the CA gets an e-mail. */
+function checkAcme(answers: Answers, options: Options, interactive: boolean): void {
+	const v = options.values;
+	if (answers.certificate !== 'letsencrypt') {
+		const stray = (['email', 'acme-server', 'webroot'] as const).find(flag => v[flag] !== undefined) ?? (options.noEmail ? 'register-unsafely-without-email' : undefined);
+		// The wizard may still ask whether to take Let's Encrypt: these then say how. Headless, nothing asks.
+		if (stray && (!interactive || v.certificate !== undefined)) throw new UsageError(`--${stray} is only for --certificate letsencrypt`, stray);
+		return;
+	}
+	if (answers.email && answers.noEmail) throw new UsageError('--email and --register-unsafely-without-email exclude each other', 'email');
+	// Asked for now (not found from an earlier run): the account is made now, so say which e-mail it gets.
+	if (v.certificate === 'letsencrypt' && !answers.email && !answers.noEmail) {
+		throw new UsageError("--certificate letsencrypt needs --email ADDRESS (where the CA sends notices about the certificate and the account) or --register-unsafely-without-email", 'email');
+	}
 }

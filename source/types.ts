@@ -2,6 +2,9 @@
 
 export type DovecotSyntax = '2.3' | '2.4';
 
+/** self-signed: made here with node-forge; letsencrypt: asked of an ACME CA through Debian's certbot. */
+export type CertificateKind = 'self-signed' | 'letsencrypt';
+
 export const STAGE_IDS = [
 	'database',
 	'dovecot-sql',
@@ -34,6 +37,11 @@ export interface Answers {
 	key: string;
 	renew: boolean;
 	dbCreate: boolean;
+	certificate: CertificateKind;
+	email: string; // the ACME account's e-mail; '' = none given
+	noEmail: boolean; // --register-unsafely-without-email
+	acmeServer: string; // the ACME directory URL
+	webroot: string; // the directory a web server on port 80 serves; '' = certbot's own (standalone)
 	dkimSelector: string; // key /etc/dkimkeys/<selector>.private, record <selector>._domainkey.<domain>
 	dnsServer: string; // resolver for the DNS checks; '' = the system's
 }
@@ -53,6 +61,7 @@ export interface Command {
 	argv: string[]; // never holds a secret
 	input?: string; // stdin, may hold a secret
 	why?: string;
+	timeoutMs?: number; // default 30 s
 }
 
 /** The stage could do more if the operator agrees: the wizard asks; headless, a flag says yes (e.g. --db-create). */

@@ -9,6 +9,7 @@ import type {CheckResult} from '../source/types.ts';
 import {bannerServer, closedPort, fakeMailbox, imapsServer, makeCert, opensslChildren, silentServer, smtpServer, type Fake, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
 
 const FQDN = 'mail.example.com';
+const DAY = 86_400_000;
 const USER = 'tester@example.com';
 const PASSWORD = 'S3cret "pass" \\ wörd';
 const TOKEN = authToken(USER, PASSWORD);
@@ -76,7 +77,7 @@ test('a correct server passes all seven checks, with transcripts streamed as the
 	assert.match(byId['imaps-login']!.transcript, /C: 1 login tester@example\.com "\*\*\*"/);
 	assert.match(byId['submission-auth']!.transcript, /C: AUTH PLAIN \*\*\*\nS: 235/);
 	assert.doesNotMatch(byId['submission-auth']!.transcript, /DATA/, 'no mail is ever sent');
-	assert.match(byId['certificate-name']!.message, /expires \d{4}-\d{2}-\d{2}/);
+	assert.match(byId['certificate-name']!.message, /self-signed, expires \d{4}-\d{2}-\d{2} \(\d+ days left\)/);
 	console.log(`# whole runChecks on loopback fakes: ${took} ms`);
 	assert.ok(took < 3000, `took ${took} ms`);
 });
@@ -160,7 +161,11 @@ test('certificate names: SAN, wildcard, CN only; wrong, partial-wildcard, CN-beh
 		['partial wildcard', makeCert({cn: 'x', san: ['m*.example.com']}), 'fail', /not mail\.example\.com/],
 		['wildcard two labels', makeCert({cn: 'x', san: ['*.com']}), 'fail', /not mail\.example\.com/],
 		['CN ignored when SAN exists', makeCert({cn: FQDN, san: ['other.example.com']}), 'fail', /not mail\.example\.com/],
-		['expired', makeCert({cn: FQDN, notBefore: new Date('2020-01-01'), notAfter: new Date('2021-03-04T12:00:00Z')}), 'fail', /expired on 2021-03-04/],
+		['expired', makeCert({cn: FQDN, notBefore: new Date('2020-01-01'), notAfter: new Date('2021-03-04T12:00:00Z')}), 'fail', /self-signed\) expired on 2021-03-04: mail-setup certificate --renew/],
+		['15 days left', makeCert({cn: FQDN, notAfter: new Date(Date.now() + 15.5 * DAY)}), 'pass', /self-signed, expires \d{4}-\d{2}-\d{2} \(15 days left\)/],
+		['13 days left', makeCert({cn: FQDN, notAfter: new Date(Date.now() + 13.5 * DAY)}), 'fail', /\(self-signed\) expires on \d{4}-\d{2}-\d{2}, in 13 days: mail-setup certificate --renew, then mail-setup reload/],
+		['issued by a CA, 13 days left', makeCert({cn: FQDN, issuer: 'Test Intermediate R1', notAfter: new Date(Date.now() + 13.5 * DAY)}), 'fail', /\(issued by Test Intermediate R1\) expires on .*, in 13 days: certbot renew --cert-name mail\.example\.com on the server/],
+		['issued by a CA, valid', makeCert({cn: FQDN, issuer: 'Test Intermediate R1'}), 'pass', /issued by Test Intermediate R1, expires/],
 	];
 	for (const [name, cert, want, message] of cases) {
 		const ports = await server({imaps: {cert}, submission: {cert}});

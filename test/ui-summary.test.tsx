@@ -66,7 +66,7 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 			dryRun
 			root="/tmp/tree"
 			isRoot={false}
-			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: null, OpenSSL: undefined}}
+			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: null, OpenSSL: undefined, certbot: null}}
 			stages={[
 				{id: 'database', title: 'Database', state: 'skipped'},
 				{id: 'lda', title: 'LDA', state: 'done'},
@@ -84,6 +84,7 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 	assert.match(frame, /Dovecot 2\.3\.19\.1/);
 	assert.match(frame, /MariaDB not found/);
 	assert.match(frame, /OpenSSL checking/);
+	assert.match(frame, /^ +certbot not found: apt-get install certbot \(Let's Encrypt\)$/m);
 	assert.match(frame, /lda +✔ already done/);
 	assert.match(frame, /postfix +to do/);
 	assert.match(frame, /database +– not run/);
@@ -102,7 +103,7 @@ test('the start screen in a short terminal: the stage list scrolls with the curs
 			dryRun
 			root="/"
 			isRoot
-			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: '10.11.6', OpenSSL: '3.0.15'}}
+			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: '10.11.6', OpenSSL: '3.0.15', certbot: '2.1.0'}}
 			stages={ids.map(id => ({id, title: id, state: 'todo' as const}))}
 			onChoice={() => {}}
 			rows={16}
@@ -110,6 +111,7 @@ test('the start screen in a short terminal: the stage list scrolls with the curs
 		/>,
 	);
 	let frame = lastFrame()!;
+	assert.match(frame, /OpenSSL 3\.0\.15 +certbot 2\.1\.0/);
 	assert.match(frame, /stages 1–4 of 11 · ↑\/↓/);
 	assert.ok(frame.split('\n').length <= 16, frame);
 	stdin.write(keys.down.repeat(6));

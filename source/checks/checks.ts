@@ -1,7 +1,7 @@
 // Step 10: the tutorial's s_client sessions, run live and judged, each with its transcript.
 import type {CheckResult, CheckStatus} from '../types.js';
 import {mailboxDelivery} from './delivery.js';
-import {probePort, servedCertificate} from './probe.js';
+import {issuerName, probePort, servedCertificate} from './probe.js';
 import {planRelay, relayVerdict, type Postconf, type Probe} from './relay.js';
 import {scrub, StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
 
@@ -292,6 +292,9 @@ async function plaintextClosed(ctx: Ctx): Promise<Verdict> {
 	return {status: 'pass', message: `ports ${ports.join(', ')} accept no connections`};
 }
 
+/** Less time left than this is a failure: renewals (certbot's at 30 days) have stopped working. */
+const RENEW_DAYS = 14;
+
 async function certificateName(ctx: Ctx): Promise<Verdict> {
 	const {o, log} = ctx;
 	const now = Date.now();
@@ -308,16 +311,22 @@ async function certificateName(ctx: Ctx): Promise<Verdict> {
 		const {cert} = served;
 		const from = new Date(cert.validFrom);
 		const until = new Date(cert.validTo);
+		const issuer = issuerName(cert);
+		const by = issuer === 'self-signed' ? issuer : `issued by ${issuer}`;
+		const left = Math.floor((until.getTime() - now) / 86_400_000);
 		const oneLine = (name: string) => name.replace(/\n/g, ', ');
 		log(`${port}: subject ${oneLine(cert.subject)}; ${cert.subjectAltName ?? 'no subjectAltName'}; issuer ${oneLine(cert.issuer)}; valid ${day(from)} to ${day(until)}`);
 		// SAN dNSName when present, else CN; a wildcard covers exactly one whole label.
 		const match = cert.checkHost(o.fqdn, {partialWildcards: false});
+		// A self-signed pair is this tool's to renew; any other is renewed where it came from (certbot, for ours).
+		const renew = issuer === 'self-signed' ? 'mail-setup certificate --renew, then mail-setup reload' : `certbot renew --cert-name ${o.fqdn} on the server (its deploy hook reloads Dovecot and Postfix)`;
 		const problems: string[] = [];
 		if (!match) problems.push(`port ${port} serves a certificate for ${cert.subjectAltName ?? oneLine(cert.subject)}, not ${o.fqdn}: make one for ${o.fqdn} (mail-setup certificate --renew)`);
-		if (until.getTime() < now) problems.push(`port ${port}: the certificate expired on ${day(until)}`);
-		else if (from.getTime() > now) problems.push(`port ${port}: the certificate is not valid before ${day(from)} (is the clock right?)`);
+		if (until.getTime() < now) problems.push(`port ${port}: the certificate (${by}) expired on ${day(until)}: ${renew}`);
+		else if (left < RENEW_DAYS) problems.push(`port ${port}: the certificate (${by}) expires on ${day(until)}, in ${left} day${left === 1 ? '' : 's'}: ${renew}`);
+		if (from.getTime() > now) problems.push(`port ${port}: the certificate is not valid before ${day(from)} (is the clock right?)`);
 		if (served.untrusted) problems.push(`port ${port}: the chain does not verify against ${o.caFile} (${served.untrusted})`);
-		return {problems, good: `${port} names ${match ?? o.fqdn}, expires ${day(until)}`};
+		return {problems, good: `${port} names ${match ?? o.fqdn}, ${by}, expires ${day(until)} (${left} days left)`};
 	};
 	const results = await Promise.all([judge(o.ports.imaps, false), judge(o.ports.submission, true)]);
 	const problems = results.flatMap(result => result.problems);

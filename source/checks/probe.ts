@@ -1,8 +1,11 @@
-// Node-side probes: the certificate a port serves (993 direct, 587 after STARTTLS) and whether a port accepts TCP.
+// Node-side probes: the certificate a port serves (993 direct, 587 after STARTTLS), whether a port accepts TCP,
+// and what Let's Encrypt needs (the FQDN's addresses in DNS, what answers on port 80).
 // s_client with -quiet prints no certificate, so the certificate check asks node:tls instead.
-import net from 'node:net';
-import tls from 'node:tls';
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import tls from 'node:tls';
 import {StepError} from './sclient.js';
 
 export interface Served {
@@ -117,4 +120,65 @@ export function probePort(host: string, port: number, timeoutMs: number): Promis
 		});
 		socket.on('close', () => finish({open: true, banner}));
 	});
+}
+
+/** A name's A and AAAA records as DNS has them (not /etc/hosts: Debian maps the FQDN there to 127.0.1.1). */
+export async function dnsAddresses(name: string, timeoutMs = 3000): Promise<{addresses: string[]; error?: string}> {
+	const resolver = new dns.Resolver({timeout: timeoutMs, tries: 1});
+	const answers = await Promise.allSettled([resolver.resolve4(name), resolver.resolve6(name)]);
+	const addresses = answers.flatMap(answer => (answer.status === 'fulfilled' ? answer.value : []));
+	// NXDOMAIN or no record of that type is an answer ("none"); a resolver that does not answer is not.
+	const failures = answers.flatMap(answer => (answer.status === 'rejected' ? [(answer.reason as NodeJS.ErrnoException).code ?? String(answer.reason)] : []));
+	const error = addresses.length === 0 ? failures.find(code => code !== 'ENOTFOUND' && code !== 'ENODATA') : undefined;
+	return error ? {addresses, error} : {addresses};
+}
+
+/** The addresses of this machine's interfaces that DNS could name: loopback and IPv6 link-local left out. */
+export function ownAddresses(): Set<string> {
+	return new Set(
+		Object.values(os.networkInterfaces())
+			.flat()
+			.filter(info => info && !info.internal && !/^fe80:/i.test(info.address))
+			.map(info => info!.address.toLowerCase()),
+	);
+}
+
+export type HttpState = {kind: 'free'} | {kind: 'web'; server: string} | {kind: 'other'; answer: string};
+
+/** What listens on host:port: nothing, a web server (it answers HTTP) or something else (its first words). */
+export function httpProbe(host: string, port: number, hostHeader: string, timeoutMs: number): Promise<HttpState> {
+	return new Promise(resolve => {
+		const socket = net.connect({host, port});
+		let text = '';
+		const finish = () => {
+			clearTimeout(timer);
+			socket.destroy();
+			const first = text.split(/\r?\n/)[0]!.trim();
+			if (/^HTTP\/\d/.test(first)) resolve({kind: 'web', server: text.match(/^server:\s*(.+?)\s*$/im)?.[1] ?? first});
+			else resolve({kind: 'other', answer: first ? `it answered "${first.slice(0, 80)}"` : 'it does not answer HTTP'});
+		};
+		const timer = setTimeout(finish, timeoutMs);
+		socket.on('connect', () => socket.write(`HEAD / HTTP/1.0\r\nHost: ${hostHeader}\r\nUser-Agent: mail-setup\r\n\r\n`));
+		socket.on('data', chunk => {
+			text += chunk.toString('latin1');
+			// HTTP: wait for the end of the headers (Server names it); anything else: its first line.
+			if (/\n\r?\n/.test(text) || (!text.startsWith('HTTP/') && text.includes('\n'))) finish();
+		});
+		socket.on('close', finish);
+		socket.on('error', (error: NodeJS.ErrnoException) => {
+			// A reset after its first words (it closed without reading our request): judge by the words.
+			if (text) return finish();
+			clearTimeout(timer);
+			socket.destroy();
+			// Refused: nothing listens. Anything else (unreachable, reset) is not a web server either.
+			resolve(error.code === 'ECONNREFUSED' ? {kind: 'free'} : {kind: 'other', answer: error.code ?? error.message});
+		});
+	});
+}
+
+/** Who issued a certificate, in a few words: "self-signed", else the issuer's CN (or O). */
+export function issuerName(cert: import('node:crypto').X509Certificate): string {
+	if (cert.issuer === cert.subject) return 'self-signed';
+	const field = (name: string) => cert.issuer.match(new RegExp(`^${name}=(.+)$`, 'm'))?.[1];
+	return field('CN') ?? field('O') ?? cert.issuer.replace(/\n/g, ', ');
 }

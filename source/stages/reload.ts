@@ -143,8 +143,9 @@ export const reload: Stage = {
 		for (const command of planned) {
 			const text = command.argv.join(' ');
 			ctx.onLine?.(`$ ${text}    (${command.why})`);
-			// Dovecot keeps inherited stdio open forever: start it detached from ours.
-			const result = await host.run(command.argv, {detached: command.argv.length === 1 && command.argv[0] === 'dovecot'});
+			// Dovecot keeps inherited stdio open forever: start it detached from ours. Stopping Dovecot 2.4 once its
+			// auth has clients (Postfix's smtpd) takes 12 s idle, more under load: give it systemd's own 90 s and more.
+			const result = await host.run(command.argv, {detached: command.argv.length === 1 && command.argv[0] === 'dovecot', timeoutMs: 120_000});
 			done.push(text);
 			if (result.exitCode !== 0) return {ok: false, message: `${text} failed (exit ${result.exitCode}): ${lastLines(result.stderr)}`, commands: done};
 			if (text === 'dovecot stop' && !(await waitFor(async () => !(await pidIn(host, DOVECOT_PID)), 15_000))) {

@@ -1,6 +1,6 @@
 // What a stage is: data about one step of the tutorial.
-import type {Host} from '../host/host.js';
-import type {Answers, CheckResult, DnsRecord, Plan, StageId} from '../types.js';
+import type {Host, RunResult} from '../host/host.js';
+import type {Answers, CheckResult, Command, DnsRecord, Plan, StageId} from '../types.js';
 import type {Service} from './service.js';
 
 export interface StageContext {
@@ -40,6 +40,8 @@ export interface Stage {
 	validate?(ctx: StageContext): Promise<Validation[]>;
 	/** Effects that are not files (database, services, live checks); the plan's commands then only describe it. */
 	run?(ctx: StageContext): Promise<RunOutcome>;
+	/** A failed plan command in the operator's words (what went wrong, what to do); undefined = the generic message. */
+	explain?(ctx: StageContext, command: Command, result: RunResult): Promise<string | undefined>;
 }
 
 export const emptyPlan = (): Plan => ({files: [], commands: [], notes: []});

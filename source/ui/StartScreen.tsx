@@ -1,6 +1,7 @@
 // The first screen: what was found on the machine, dry run or live, and the stages with their state.
 import {Box, Text} from 'ink';
 import {useState} from 'react';
+import {INSTALL_CERTBOT} from '../stages/letsencrypt.js';
 import type {StageId} from '../types.js';
 import {isChar} from './keys.js';
 import {type KeyHelp, KeyLine, keyLineText} from './StageScreen.js';
@@ -9,7 +10,7 @@ import {useKeys} from './useKeys.js';
 import {wrap} from './wrap.js';
 
 /** A found version, null when the program is missing, undefined while still asking. */
-export type Versions = Record<'Dovecot' | 'Postfix' | 'MariaDB' | 'OpenSSL', string | null | undefined>;
+export type Versions = Record<'Dovecot' | 'Postfix' | 'MariaDB' | 'OpenSSL' | 'certbot', string | null | undefined>;
 
 export type EarlyState = 'checking' | 'todo' | 'done' | 'skipped' | 'error';
 
@@ -76,8 +77,8 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 	const width = Math.max(...stages.map(stage => stage.id.length)) + 2;
 	// Why a stage cannot run here (OpenDKIM not installed): said under the list.
 	const notes = stages.filter(stage => stage.note).map(stage => `${stage.id}: ${stage.note}`);
-	// Everything but the stage list: 9 rows, the notes and the key lines.
-	const fixed = [...notes, keyLineText(start), keyLineText(choose)].reduce((sum, text) => sum + wrap(text, columns).length, 9);
+	// Everything but the stage list: 9 rows (10 with the certbot line), the notes and the key lines.
+	const fixed = [...notes, keyLineText(start), keyLineText(choose)].reduce((sum, text) => sum + wrap(text, columns).length, versions.certbot === null ? 10 : 9);
 	const room = Math.max(3, rows - fixed);
 	const fits = stages.length <= room;
 	const size = fits ? stages.length : room - 1; // a row for "stages 3–10 of 11"
@@ -103,7 +104,14 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 				{'         '}
 				<Version name="MariaDB" value={versions.MariaDB} />
 				<Version name="OpenSSL" value={versions.OpenSSL} />
+				{versions.certbot === null ? '' : <Version name="certbot" value={versions.certbot} />}
 			</Text>
+			{versions.certbot === null ? (
+				<Text>
+					{'         '}
+					<Text color={tint('yellow')}>certbot not found</Text>: {INSTALL_CERTBOT} (Let's Encrypt)
+				</Text>
+			) : undefined}
 			<Text> </Text>
 			<Text bold>Stages, in order:</Text>
 			{shownStages.map(stage => {

@@ -17,7 +17,8 @@ const isDerived = (field: keyof Answers): field is Derived => (derived as readon
 
 /** Derived fields not pinned take the value the FQDN (and a pinned domain) give them. */
 export function follow(values: Answers, pinned: ReadonlySet<Derived>): Answers {
-	const fresh = withDefaults({fqdn: values.fqdn, domain: pinned.has('domain') ? values.domain : undefined});
+	// The pair's paths follow the FQDN within their kind (self-signed under /etc/ssl, certbot's under live/).
+	const fresh = withDefaults({fqdn: values.fqdn, domain: pinned.has('domain') ? values.domain : undefined, certificate: values.certificate});
 	const out = {...values};
 	for (const field of derived) if (!pinned.has(field)) out[field] = fresh[field];
 	return out;

@@ -7,8 +7,8 @@ import {freePort} from './ports.ts';
 
 let keys: forge.pki.rsa.KeyPair | undefined;
 
-/** A self-signed certificate; `san: []` leaves the subjectAltName out (CN only). */
-export function makeCert(opts: {cn: string; san?: string[]; notBefore?: Date; notAfter?: Date}): {cert: string; key: string} {
+/** A self-signed certificate; `san: []` leaves the subjectAltName out (CN only); `issuer` names another issuer (not verifiable). */
+export function makeCert(opts: {cn: string; san?: string[]; notBefore?: Date; notAfter?: Date; issuer?: string}): {cert: string; key: string} {
 	keys ??= forge.pki.rsa.generateKeyPair({bits: 2048}); // native crypto: well under a second
 	const cert = forge.pki.createCertificate();
 	cert.publicKey = keys.publicKey;
@@ -17,7 +17,7 @@ export function makeCert(opts: {cn: string; san?: string[]; notBefore?: Date; no
 	cert.validity.notAfter = opts.notAfter ?? new Date(Date.now() + 30 * 86_400_000);
 	const subject = [{name: 'commonName', value: opts.cn}];
 	cert.setSubject(subject);
-	cert.setIssuer(subject);
+	cert.setIssuer(opts.issuer ? [{name: 'commonName', value: opts.issuer}] : subject);
 	const san = opts.san ?? [opts.cn];
 	if (san.length) cert.setExtensions([{name: 'subjectAltName', altNames: san.map(value => ({type: 2, value}))}]);
 	cert.sign(keys.privateKey, forge.md.sha256.create());
