@@ -28,7 +28,8 @@ export interface ServiceState {
 /** Why the service must be started, restarted or reloaded now; undefined: leave it alone. */
 export function reason(state: ServiceState): string | undefined {
 	if (!state.running) return 'not running';
-	if (state.changed.length > 0) return `changed by this run: ${state.changed.join(', ')}`;
+	if (state.changed.length === 1) return `${state.changed[0]} changed by this run`;
+	if (state.changed.length > 1) return `${state.changed.length} of its files changed by this run`;
 	if (state.newest && state.loadedAt !== undefined && state.newest.mtimeMs > state.loadedAt) {
 		return `${state.newest.path} is newer than the running configuration (an earlier run did not finish?)`;
 	}

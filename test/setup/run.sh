@@ -80,11 +80,15 @@ install_tools() {
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing; }
 }
 
+# (timeout runs programs, not shell functions)
+export TOOLS
+export -f missing_tools install_tools
+
 UNIT=(node --import tsx --test --test-concurrency=2 test/*.test.ts test/*.test.tsx)
 E2E=(node --import tsx --test --test-concurrency=2 test/e2e/*.test.ts)
 case "$MODE" in
 all)
-	phase tools 900 install_tools
+	phase tools 900 bash -c install_tools
 	phase roots 2400 bash test/setup/roots.sh
 	phase build 300 npm run --silent build
 	phase typecheck 300 npx tsc --noEmit
