@@ -1,5 +1,7 @@
 // Check `tls`: 993 and 587 probed the way an auditor does, one `openssl s_client` handshake per probe. What
 // Mozilla's intermediate profile forbids must be refused; TLS 1.2 with its suites and TLS 1.3 must work.
+import {setMaxListeners} from 'node:events';
+import {setImmediate as yieldToIo} from 'node:timers/promises';
 import {execa} from 'execa';
 import {CIPHER_LIST} from '../tls.js';
 import {connectArg} from './sclient.js';
@@ -47,21 +49,24 @@ export const probeArgv = (t: Target, probe: Probe) => [
 	...probe.args,
 ];
 
-/** One handshake; stdin is empty, so s_client leaves as soon as it is done. */
-export async function runProbe(t: Target, probe: Probe, timeoutMs: number): Promise<Outcome> {
-	const run = await execa('openssl', probeArgv(t, probe), {input: '', reject: false, timeout: timeoutMs, all: true});
+/** One handshake, ended by `deadline`; stdin is empty, so s_client leaves as soon as it is done. */
+export async function runProbe(t: Target, probe: Probe, deadline: AbortSignal): Promise<Outcome> {
+	const run = await execa('openssl', probeArgv(t, probe), {input: '', reject: false, cancelSignal: deadline, all: true});
 	const out = run.all ?? '';
-	if (run.timedOut) return {kind: 'timeout', why: `no answer within ${timeoutMs} ms`};
+	if (run.isCanceled) return {kind: 'timeout', why: 'no answer before the deadline'};
 	if ((run as {code?: string}).code === 'ENOENT') return {kind: 'client', why: 'openssl is not installed here'};
 	const field = (name: string) => out.match(new RegExp(`^${name}: (.+)$`, 'm'))?.[1]?.trim();
 	const protocol = field('Protocol version');
 	const cipher = field('Ciphersuite');
 	if (run.exitCode === 0 && protocol && cipher) return {kind: 'accepted', protocol, cipher};
-	const error = out.split('\n').find(line => /error|errno|STARTTLS/i.test(line))?.trim() ?? `s_client exited ${run.exitCode}`;
-	const why = error.replace(/^[0-9A-F]+:error:[0-9A-F]+:/, '');
+	// OpenSSL 3 error lines: `HEX:error:CODE:library:function:reason:file:line:…`; the reason is what to show.
+	const error = out.split('\n').find(line => /:error:/.test(line));
+	const why = error?.match(/:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/)?.[1] ?? `s_client exited ${run.exitCode}`;
 	// Our own client could not offer what the probe asks for: the server was never asked.
 	if (/no ciphers available|no protocols available|no cipher match|legacy sigalg disallowed/i.test(out)) return {kind: 'client', why};
-	if (/Connection refused|connect:errno|BIO_connect|BIO_lookup|No route to host|Network is unreachable|Didn't find STARTTLS/i.test(out)) return {kind: 'unreachable', why};
+	if (/Connection refused/i.test(out)) return {kind: 'unreachable', why: 'connection refused'};
+	if (/Didn't find STARTTLS/i.test(out)) return {kind: 'unreachable', why: 'no STARTTLS offered'};
+	if (/connect:errno|BIO_connect|BIO_lookup|No route to host|Network is unreachable/i.test(out)) return {kind: 'unreachable', why};
 	return {kind: 'refused', why};
 }
 
@@ -70,32 +75,22 @@ export interface TlsVerdict {
 	message: string;
 }
 
-/** Every probe on every target at once; `log` gets one line per probe. */
+/** Every probe on every target at once, within one deadline; `log` gets one line per probe. */
 export async function tlsCheck(targets: Target[], timeoutMs: number, log: (line: string) => void): Promise<TlsVerdict> {
-	const judged = await Promise.all(
-		targets.map(async target => {
-			const outcomes = await Promise.all(PROBES.map(probe => runProbe(target, probe, timeoutMs)));
-			const problems: string[] = [];
-			const unsure: string[] = [];
-			const {port} = target;
-			PROBES.forEach((probe, i) => {
-				const outcome = outcomes[i]!;
-				const command = `openssl ${probeArgv(target, probe).join(' ')}`;
-				if (outcome.kind === 'accepted') {
-					log(`${port} ${probe.what}: accepted (${outcome.protocol} ${outcome.cipher}), wanted ${probe.wanted}: ${command}`);
-					if (probe.wanted === 'refused') problems.push(`${port} accepts ${probe.what} (${outcome.protocol} ${outcome.cipher})`);
-					return;
-				}
-				log(`${port} ${probe.what}: ${outcome.kind} (${outcome.why}), wanted ${probe.wanted}: ${command}`);
-				if (outcome.kind === 'client' || (probe.wanted === 'refused' && outcome.kind !== 'refused')) unsure.push(`${port} ${probe.what}: ${outcome.why}`);
-				else if (probe.wanted === 'accepted') problems.push(`${port} does not accept ${probe.what} (${outcome.why})`);
-			});
-			// A port that cannot be reached is one problem, not seven.
-			const down = outcomes.map(outcome => (outcome.kind === 'unreachable' || outcome.kind === 'timeout' ? outcome.why : undefined));
-			if (down.every(Boolean)) return {problems: [`${port}: ${down[0]}`], unsure: [], fix: target.fix};
-			return {problems, unsure, fix: problems.length ? target.fix : undefined};
-		}),
-	);
+	// One deadline for all: starting fourteen processes takes a while on a busy machine.
+	const deadline = AbortSignal.timeout(timeoutMs);
+	setMaxListeners(targets.length * PROBES.length, deadline);
+	// Each spawn blocks the event loop: between them, the other checks' sessions get to read their replies.
+	const started: Promise<Outcome>[][] = [];
+	for (const target of targets) {
+		const row: Promise<Outcome>[] = [];
+		for (const probe of PROBES) {
+			row.push(runProbe(target, probe, deadline));
+			await yieldToIo();
+		}
+		started.push(row);
+	}
+	const judged = await Promise.all(targets.map(async (target, i) => judge(target, await Promise.all(started[i]!), log)));
 	const problems = judged.flatMap(result => result.problems);
 	const unsure = judged.flatMap(result => result.unsure);
 	if (problems.length) return {status: 'fail', message: `${problems.join('; ')}. Fix: ${judged.flatMap(result => result.fix ?? []).join('; ')}`};
@@ -103,4 +98,27 @@ export async function tlsCheck(targets: Target[], timeoutMs: number, log: (line:
 		return {status: 'inconclusive', message: `could not probe: ${unsure.join('; ')}. A probe that could not be made proves nothing either way; run the check where openssl can make it.`};
 	const ports = targets.map(target => target.port).join(' and ');
 	return {status: 'pass', message: `${ports} refuse TLS 1.0, TLS 1.1, anonymous, NULL and CBC suites, and accept TLS 1.2 with AEAD suites and TLS 1.3`};
+}
+
+/** One port's outcomes against what each probe wants. */
+function judge(target: Target, outcomes: Outcome[], log: (line: string) => void): {problems: string[]; unsure: string[]; fix?: string} {
+	const problems: string[] = [];
+	const unsure: string[] = [];
+	const {port} = target;
+	PROBES.forEach((probe, i) => {
+		const outcome = outcomes[i]!;
+		const command = `openssl ${probeArgv(target, probe).join(' ')}`;
+		if (outcome.kind === 'accepted') {
+			log(`${port} ${probe.what}: accepted (${outcome.protocol} ${outcome.cipher}), wanted ${probe.wanted}: ${command}`);
+			if (probe.wanted === 'refused') problems.push(`${port} accepts ${probe.what} (${outcome.protocol} ${outcome.cipher})`);
+			return;
+		}
+		log(`${port} ${probe.what}: ${outcome.kind} (${outcome.why}), wanted ${probe.wanted}: ${command}`);
+		if (outcome.kind === 'client' || (probe.wanted === 'refused' && outcome.kind !== 'refused')) unsure.push(`${port} ${probe.what}: ${outcome.why}`);
+		else if (probe.wanted === 'accepted') problems.push(`${port} does not accept ${probe.what} (${outcome.why})`);
+	});
+	// A port that cannot be reached is one problem, not seven.
+	const down = outcomes.map(outcome => (outcome.kind === 'unreachable' || outcome.kind === 'timeout' ? outcome.why : undefined));
+	if (down.every(Boolean)) return {problems: [`${port}: ${down[0]}`], unsure: [], fix: target.fix};
+	return {problems, unsure, fix: problems.length ? target.fix : undefined};
 }
