@@ -63,6 +63,10 @@ export function parse(argv: string[]): Options {
 	for (const flag of ['db-password', 'test-password'] as const) {
 		if (values[flag] !== undefined) throw new UsageError(`--${flag} is not accepted (argv is visible to every user): use --${flag}-file or the environment`, flag);
 	}
+	// An explicit empty value is a mistake (a variable that was not set), never a request for the default.
+	for (const [flag, value] of Object.entries(values)) {
+		if (value === '') throw new UsageError(`--${flag} is empty: give it a value, or leave it out for the default`, flag);
+	}
 	const undo = positionals[0] === 'undo';
 	if (undo && positionals.length > 1) throw new UsageError('undo takes no stages');
 	const stages = undo ? [] : positionals;

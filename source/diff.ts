@@ -80,15 +80,3 @@ export function unifiedDiff(oldText: string, newText: string, name: string, exis
 	}
 	return out.join('\n') + '\n';
 }
-
-/** Replace every known secret, and every `password = …` value of a secret file, with ***. */
-export function redact(text: string, secrets: readonly string[], passwordLines = false): string {
-	let out = text;
-	for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-	if (passwordLines) {
-		out = out.replace(/(password\s*=\s*)("(?:[^"\\]|\\.)*"|.*)$/gim, '$1***');
-		out = out.replace(/(password=)\S+/gi, '$1***');
-		out = out.replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '(private key)');
-	}
-	return out;
-}

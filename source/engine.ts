@@ -1,5 +1,7 @@
 // Runs one stage: plan → preview (diffs) → apply (atomic, journalled) → validate → restore on rejection.
-import {redact, unifiedDiff} from './diff.js';
+import {unifiedDiff} from './diff.js';
+import {maskDiff, scrub} from './secrets.js';
+import {notInstalled} from './stages/service.js';
 import type {Stage, StageContext, Validation} from './stages/stage.js';
 import type {ChangeReport, Command, FileChange, Plan, StageResult} from './types.js';
 
@@ -30,7 +32,11 @@ export function commandText(command: Command): string {
 
 /** Plan the stage and compare with what the host holds now: only real differences remain. */
 export async function preview(stage: Stage, ctx: StageContext): Promise<Preview> {
+	// A machine without the service (a laptop): a dry run still shows every line; applying stops here.
+	const missing = stage.service && !(await ctx.host.info(stage.service.config)) ? notInstalled(stage.service, ctx.host.dryRun) : undefined;
+	if (missing && !ctx.host.dryRun) throw new Error(missing);
 	const plan = await stage.plan(ctx);
+	if (missing) plan.notes.unshift(missing);
 	const files: PlannedFile[] = [];
 	for (const change of plan.files) {
 		const planned = await compare(change, ctx);
@@ -55,8 +61,12 @@ async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFi
 		const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
 		lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
 	}
-	if (content !== undefined) lines.push(unifiedDiff(old ?? '', content, change.path, old !== undefined).trimEnd());
-	const diff = redact(lines.join('\n') + '\n', secretsOf(ctx), change.secret);
+	if (content !== undefined) {
+		const diff = unifiedDiff(old ?? '', content, change.path, old !== undefined);
+		// Only a file the stage says holds a secret is masked, and only where the secret stands.
+		lines.push((change.secret ? maskDiff(diff, old, content) : diff).trimEnd());
+	}
+	const diff = lines.join('\n') + '\n';
 	return {
 		change,
 		content: content ?? (before ? undefined : (change.content ?? '')),
@@ -70,16 +80,17 @@ async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFi
 const problemsOf = (runs: Validation[]) => new Set(runs.flatMap(run => (run.ok ? run.problems : [...run.problems, `${run.command} failed`])));
 const strictProblems = (runs: Validation[]) => runs.filter(run => run.strict && !run.ok).flatMap(run => run.problems);
 
-/** Apply a preview; on any failure put back what this stage wrote. */
+/** Apply a preview; on any failure put back what this stage wrote. A dry run only records what would happen. */
 export async function apply(p: Preview, ctx: StageContext): Promise<StageResult> {
 	const {host} = ctx;
 	const {stage, plan, files} = p;
 	const secrets = secretsOf(ctx);
 	const result: StageResult = {
 		id: stage.id,
-		status: 'pass',
+		status: host.dryRun ? 'planned' : 'pass',
 		changes: files.map(file => file.report),
-		commands: plan.commands.map(commandText),
+		// A stage with run() reports what it ran; its planned commands are only the preview of that.
+		commands: stage.run && !host.dryRun ? [] : plan.commands.map(commandText),
 		message: '',
 	};
 	const notes = [...plan.notes];
@@ -88,6 +99,7 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 	try {
 		// Validate before too: complaints the stock config already had are not this stage's fault.
 		const baseline = validating ? problemsOf(await stage.validate!(ctx)) : new Set<string>();
+		// In a dry run the host keeps these writes in memory, so later stages plan on top of them.
 		for (const file of files) {
 			if (file.content === undefined) await host.chmod(file.change.path, file.mode, file.uid, file.gid);
 			else await host.write(file.change.path, file.content, file.mode, file.uid, file.gid);
@@ -116,16 +128,32 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		});
 		result.status = 'fail';
 		const why = error instanceof RejectedError ? `rejected by the validator:\n${error.problems.join('\n')}` : (error as Error).message;
-		result.message = redact([why, restored.length ? `restored from backup: ${restored.join(', ')}` : '', ...notes].filter(Boolean).join('\n'), secrets);
+		result.message = scrub([why, restored.length ? `restored from backup: ${restored.join(', ')}` : '', ...notes].filter(Boolean).join('\n'), secrets);
 		return result;
 	}
 	const summary = host.dryRun
-		? `dry run: ${files.length} file(s) would change, ${plan.commands.length} command(s) would run`
-		: files.length || plan.commands.length
-			? `${files.length} file(s) changed${files.length <= 5 ? `: ${files.map(file => file.change.path).join(', ')}` : ''}`
-			: 'already done: nothing to change';
-	result.message = redact([stage.run && !host.dryRun ? '' : summary, ...notes].filter(Boolean).join('\n'), secrets);
+		? wouldHappen(p)
+		: stage.run
+			? '' // run() said what happened
+			: files.length || plan.commands.length
+				? `${files.length} file(s) changed${files.length <= 5 ? `: ${files.map(file => file.change.path).join(', ')}` : ''}`
+				: 'already done: nothing to change';
+	result.message = scrub([summary, ...notes].filter(Boolean).join('\n'), secrets);
 	return result;
+}
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** A dry run's word on a stage: what would happen, never that it passed. */
+export function wouldHappen({plan, files}: Preview): string {
+	const paths = files.map(file => file.change.path);
+	const shown = paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 4).join(', ')} and ${paths.length - 4} more`;
+	const parts = [
+		plan.would,
+		files.length ? `would change ${count(files.length, 'file')} (${shown})` : '',
+		plan.commands.length ? `would run ${count(plan.commands.length, 'command')}` : '',
+	].filter(Boolean);
+	return parts.length ? parts.join(', ') : 'already done: nothing would change';
 }
 
 export class RejectedError extends Error {

@@ -16,7 +16,10 @@ export function paint(enabled: boolean): Paint {
 }
 
 const mark = (status: string, p: Paint) =>
-	status === 'pass' ? p.green('PASS') : status === 'fail' ? p.red('FAIL') : status === 'inconclusive' ? p.yellow('????') : p.dim('SKIP');
+	({pass: p.green('PASS'), fail: p.red('FAIL'), inconclusive: p.yellow('????'), planned: p.yellow('PLAN')})[status] ?? p.dim('SKIP');
+
+/** A dry-run stage that would write a file or run a command (the checks list none: they only connect). */
+export const wouldChange = (stage: StageResult) => stage.status === 'planned' && (stage.changes.length > 0 || stage.commands.length > 0);
 
 export function colorDiff(diff: string, p: Paint): string {
 	return diff
@@ -42,9 +45,15 @@ export function formatCheck(check: CheckResult, p: Paint, transcript: boolean): 
 export function formatSummary(report: Report, p: Paint, backups?: string): string {
 	const lines = [''];
 	const counts = (status: string) => report.stages.filter(stage => stage.status === status).length;
-	lines.push(
-		`${report.ok ? p.green('OK') : p.red('FAILED')}: ${counts('pass')} passed, ${counts('fail')} failed, ${counts('skipped')} skipped${report.dryRun ? ' — dry run, nothing was changed' : ''}`,
-	);
+	if (report.dryRun) {
+		// Nothing ran, so nothing passed: say what would happen.
+		const changing = report.stages.filter(wouldChange).length;
+		const more = [`${counts('planned') - changing} would not`, counts('fail') ? `${counts('fail')} failed` : '', counts('skipped') ? `${counts('skipped')} skipped` : ''];
+		const head = report.ok ? p.yellow('DRY RUN') : p.red('FAILED');
+		lines.push(`${head}: ${changing} stage${changing === 1 ? '' : 's'} would change something, ${more.filter(Boolean).join(', ')}; nothing was changed`);
+	} else {
+		lines.push(`${report.ok ? p.green('OK') : p.red('FAILED')}: ${counts('pass')} passed, ${counts('fail')} failed, ${counts('skipped')} skipped`);
+	}
 	if (backups) lines.push(`Backups of every changed file: ${backups} (undo with: mail-setup undo)`);
 	return lines.join('\n');
 }

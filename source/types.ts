@@ -63,9 +63,11 @@ export interface Plan {
 	commands: Command[]; // run after the files are written, in order
 	notes: string[];
 	offer?: Offer;
+	/** What a dry run says in place of running the stage's effects, e.g. 'would connect to … and check …'. */
+	would?: string;
 }
 
-/** planned: a dry run looked at the stage and changed nothing; it says neither pass nor fail. */
+/** planned: a dry run looked at the stage and changed nothing; its message says what would happen. */
 export type Status = 'pass' | 'fail' | 'skipped' | 'planned';
 
 export interface ChangeReport {

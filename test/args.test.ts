@@ -23,3 +23,18 @@ test('bad usage is a UsageError', () => {
 test('a password flag is refused without echoing it', () => {
 	assert.throws(() => parse(['--db-password', 'hunter2']), (e: Error) => !e.message.includes('hunter2') && /--db-password-file/.test(e.message));
 });
+
+test('every option given with an empty value is refused by name, never replaced by its default', () => {
+	const flags = ['fqdn', 'domain', 'postmaster', 'db-host', 'db-name', 'db-user', 'db-password-file', 'test-user', 'test-password-file', 'check-host', 'dovecot', 'cert', 'key', 'root'];
+	for (const flag of flags) {
+		for (const argv of [[`--${flag}=`], [`--${flag}`, '']]) {
+			assert.throws(
+				() => parse(['--dry-run', ...argv]),
+				(e: Error) => e instanceof UsageError && e.message.startsWith(`--${flag} is empty`) && (e as UsageError).field === flag,
+				argv.join(' '),
+			);
+		}
+	}
+	// A value that is only blank is not empty: the field's own check judges it.
+	assert.equal(parse(['--db-user', ' ']).values['db-user'], ' ');
+});

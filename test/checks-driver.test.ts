@@ -169,7 +169,7 @@ test('IMAP: waits for the tagged status and skips literals that look like one', 
 });
 
 test('scrub masks every occurrence, longer secrets first; connectArg brackets IPv6', () => {
-	assert.equal(scrub('a pw and pwlong and pw', ['pw', 'pwlong']), 'a *** and *** and ***');
+	assert.equal(scrub('a password1 and password1-long and password1', ['password1', 'password1-long']), 'a *** and *** and ***');
 	assert.equal(scrub('nothing', ['']), 'nothing');
 	assert.equal(connectArg('::1', 993), '[::1]:993');
 	assert.equal(connectArg('mail.example.com', 25), 'mail.example.com:25');

@@ -60,7 +60,7 @@ test('bad input exits 2, names the field, changes nothing', () => {
 	const before = fingerprint(root);
 	const base = ['--yes', '--root', root, '--db-password-file', dbPasswordFile];
 	const cases: [string[], RegExp][] = [
-		[['--fqdn', ''], /FQDN is empty/],
+		[['--fqdn', ''], /--fqdn is empty/],
 		[['--fqdn', 'localhost'], /FQDN needs at least two labels/],
 		[['--fqdn=-mail.example.com'], /FQDN has an invalid label/],
 		[['--fqdn', 'mail..example.com'], /FQDN has an empty label/],

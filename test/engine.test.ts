@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 import {withDefaults} from '../source/answers.ts';
-import {apply, preview} from '../source/engine.ts';
+import {apply, preview, wouldHappen} from '../source/engine.ts';
 import {Host} from '../source/host/host.ts';
 import {runStages} from '../source/run.ts';
+import {postfixFile} from '../source/stages/service.ts';
 import type {Stage} from '../source/stages/stage.ts';
 
 const answers = withDefaults({fqdn: 'mail.example.test', dbPassword: 'db-secret-1'});
@@ -77,4 +78,59 @@ test('runStages stops at the first failure and skips the rest', async () => {
 	assert.equal(report.ok, false);
 	assert.deepEqual(report.stages.map(s => s.status), ['fail', 'skipped']);
 	assert.equal(fs.readFileSync(path.join(root, 'etc/one.conf'), 'utf8'), 'a = 1\n');
+});
+
+test('a dry run says what would happen and never pass; a done stage says nothing would change', async () => {
+	const root = setup();
+	const ctx = {answers, host: new Host({root, dryRun: true})};
+	const changing: Stage = {...writer('a = 2\n'), plan: async () => ({files: [{path: '/etc/one.conf', content: 'a = 2\n'}], commands: [{argv: ['true']}], notes: []})};
+	const done: Stage = {id: 'lda', title: 'done', plan: async () => ({files: [{path: '/etc/one.conf', content: 'a = 1\n'}], commands: [], notes: []})};
+	const live: Stage = {id: 'check', title: 'live', live: true, plan: async () => ({files: [], commands: [], notes: [], would: 'would connect to mail.example.test and check it'}), run: async () => assert.fail('a dry run runs nothing')};
+	const broken: Stage = {id: 'postfix', title: 'broken', plan: async () => assert.fail('cannot parse main.cf line 3')};
+	const report = await runStages([done, changing, live, broken], ctx);
+	assert.deepEqual(report.stages.map(s => s.status), ['planned', 'planned', 'planned', 'fail']);
+	assert.equal(report.stages[0]!.message, 'already done: nothing would change');
+	assert.equal(report.stages[1]!.message, 'would change 1 file (/etc/one.conf), would run 1 command');
+	assert.equal(report.stages[2]!.message, 'would connect to mail.example.test and check it');
+	assert.match(report.stages[3]!.message, /cannot parse main.cf line 3/);
+	assert.equal(fs.readFileSync(path.join(root, 'etc/one.conf'), 'utf8'), 'a = 1\n');
+});
+
+test('wouldHappen lists up to five paths, then counts the rest', () => {
+	const files = Array.from({length: 7}, (_, i) => ({change: {path: `/etc/f${i}`}}));
+	const text = wouldHappen({plan: {files: [], commands: [], notes: []}, files} as never);
+	assert.equal(text, 'would change 7 files (/etc/f0, /etc/f1, /etc/f2, /etc/f3 and 3 more)');
+});
+
+test('a missing service: a dry run previews every line as a new file, applying fails with the install command', async () => {
+	const root = setup();
+	const stage: Stage = {
+		id: 'submission',
+		title: 'needs postfix',
+		service: postfixFile('/etc/postfix/master.cf'),
+		plan: async () => ({files: [{path: '/etc/postfix/master.cf', content: 'submission inet n - - - - smtpd\n'}], commands: [], notes: []}),
+	};
+	const dryCtx = {answers, host: new Host({root, dryRun: true})};
+	const dry = await apply(await preview(stage, dryCtx), dryCtx);
+	assert.equal(dry.status, 'planned');
+	assert.equal(dry.changes[0]!.diff, '--- /dev/null\n+++ b/etc/postfix/master.cf\n@@ -0,0 +1,1 @@\n+submission inet n - - - - smtpd\n');
+	assert.match(dry.message, /^would change 1 file \(\/etc\/postfix\/master\.cf\)\nPostfix is not installed here \(\/etc\/postfix\/master\.cf does not exist\)/);
+	const report = await runStages([stage], {answers, host: new Host({root})});
+	assert.equal(report.stages[0]!.status, 'fail');
+	assert.match(report.stages[0]!.message, /^Postfix is not installed here \(\/etc\/postfix\/master\.cf does not exist\): apt-get install postfix postfix-mysql/);
+	assert.ok(!fs.existsSync(path.join(root, 'etc/postfix')), 'nothing written');
+});
+
+test('messages from outside are scrubbed of a long secret, never of a short one', async () => {
+	const root = setup();
+	const failing = (password: string): Stage => ({
+		id: 'lda',
+		title: 'x',
+		plan: async () => ({files: [], commands: [], notes: []}),
+		run: async () => ({ok: false, message: `mysql: access denied for mailuser (password ${password}) password=${password}`, commands: []}),
+	});
+	const long = await runStages([failing('db-secret-1')], {answers, host: new Host({root})});
+	assert.equal(long.stages[0]!.message, 'mysql: access denied for mailuser (password ***) password=***');
+	const short = await runStages([failing('mail')], {answers: {...answers, dbPassword: 'mail'}, host: new Host({root})});
+	assert.equal(short.stages[0]!.message, 'mysql: access denied for mailuser (password mail) password=***');
 });

@@ -2,6 +2,10 @@
 // Every wait has a deadline, every session ends (QUIT/LOGOUT, then a kill), and secrets
 // only ever travel on s_client's stdin and are masked before anything is recorded.
 import {execa, type ResultPromise} from 'execa';
+import {scrub} from '../secrets.js';
+
+// Transcripts are text from a server: masked by the one rule (checks.ts imports it from here).
+export {scrub};
 
 export type Failure = 'refused' | 'unreachable' | 'tls' | 'timeout' | 'closed' | 'unexpected' | 'missing';
 
@@ -40,7 +44,7 @@ export interface SessionOptions {
 	/** IMAP replies carry literals ({123} then raw bytes): those are counted, not parsed as lines. */
 	protocol: 'smtp' | 'imap';
 	timeoutMs: number;
-	/** Replaced by *** wherever they would be recorded. */
+	/** Masked wherever they would be recorded (secrets.ts: by structure, and by text when long enough). */
 	secrets?: string[];
 	onLine?: (line: string) => void;
 	/** Test hook: the child's pid once spawned (to prove argv holds no secret). */
@@ -55,13 +59,6 @@ export interface Reply {
 	code: string;
 	/** The line (as shown) this replies to. */
 	sent: string;
-}
-
-/** Masks every secret in a piece of text; longest first, so a secret inside another is not half-shown. */
-export function scrub(text: string, secrets: string[]): string {
-	let out = text;
-	for (const secret of [...secrets].filter(Boolean).sort((a, b) => b.length - a.length)) out = out.split(secret).join('***');
-	return out;
 }
 
 /** host:port for -connect; an IPv6 literal needs brackets. */

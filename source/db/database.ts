@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import mysql, {type Connection, type ConnectionOptions, type RowDataPacket} from 'mysql2/promise';
+import {scrub} from '../secrets.js';
 import {sha512Crypt, verifySha512Crypt} from './sha512crypt.js';
 
 export interface DbTarget {
@@ -118,9 +119,8 @@ export function explain(err: unknown, who: Who, secrets: string[] = []): string 
 		case 'ER_BAD_FIELD_ERROR':
 			return `a table in ${db} lacks a column the mail servers query (${e.sqlMessage}): the schema must match the tutorial's`;
 		default: {
-			// Only here does text we did not write show; mask any secret in it, should the server ever echo one.
-			let text = `${e.code ?? ''} ${e.sqlMessage ?? e.message ?? String(err)}`;
-			for (const secret of secrets) if (secret) text = text.split(secret).join('***');
+			// Only here does text we did not write show: masked, should the server ever echo a secret.
+			const text = scrub(`${e.code ?? ''} ${e.sqlMessage ?? e.message ?? String(err)}`, secrets);
 			return `database error over the ${where}: ${text}`.replace(/\s+/g, ' ').trim();
 		}
 	}

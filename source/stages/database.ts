@@ -19,8 +19,10 @@ export const database: Stage = {
 	live: true,
 	async plan(ctx) {
 		const a = ctx.answers;
-		if (!a.dbCreate) return {files: [], commands: [], notes: [`will connect to ${a.dbName} on ${a.dbHost} as ${a.dbUser} and read virtual_users`]};
-		return {files: [], commands: planCreate(spec(a)).map(sql => ({argv: [`SQL> ${sql}`]})), notes: ['as MariaDB root over the Unix socket; only what is missing']};
+		const read = `connect to ${a.dbName} on ${a.dbHost} as ${a.dbUser} and read virtual_users`;
+		if (!a.dbCreate) return {files: [], commands: [], notes: [], would: `would ${read}`};
+		const would = `would create what is missing as MariaDB root over the Unix socket, then ${read}`;
+		return {files: [], commands: planCreate(spec(a)).map(sql => ({argv: [`SQL> ${sql}`]})), notes: [], would};
 	},
 	async run(ctx) {
 		const a = ctx.answers;

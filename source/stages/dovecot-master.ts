@@ -1,5 +1,6 @@
 // Step 4: only IMAPS listens; LMTP and auth sockets inside Postfix's queue directory.
 import {confD, editDovecot, validateDovecot} from './dovecot.js';
+import {dovecotService} from './service.js';
 import type {Stage} from './stage.js';
 
 const LMTP = 'unix_listener /var/spool/postfix/private/dovecot-lmtp';
@@ -8,6 +9,7 @@ const AUTH = 'unix_listener /var/spool/postfix/private/auth';
 export const dovecotMaster: Stage = {
 	id: 'dovecot-master',
 	title: 'Dovecot services (10-master.conf)',
+	service: dovecotService,
 	async plan(ctx) {
 		const v24 = ctx.answers.dovecot === '2.4';
 		const file = await editDovecot(ctx, confD('10-master.conf'), c => {

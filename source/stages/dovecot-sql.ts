@@ -2,6 +2,7 @@
 import {DovecotConfig} from '../config/dovecot.js';
 import type {Answers, FileChange} from '../types.js';
 import {confD, DOVECOT, editDovecot, quote, secretFile, validateDovecot} from './dovecot.js';
+import {dovecotService} from './service.js';
 import type {Stage, StageContext} from './stage.js';
 
 const SQL_FILE = `${DOVECOT}/dovecot-sql.conf.ext`;
@@ -96,6 +97,7 @@ async function plan24(ctx: StageContext): Promise<FileChange[]> {
 export const dovecotSql: Stage = {
 	id: 'dovecot-sql',
 	title: 'Dovecot SQL authentication',
+	service: dovecotService,
 	async plan(ctx) {
 		const v24 = ctx.answers.dovecot === '2.4';
 		const mailUid = String((await ctx.host.id('user', 'mail')) ?? 8);

@@ -2,11 +2,13 @@
 // profile (source/tls.ts). Values an operator made stricter are read back and kept.
 import {cipherList, DOVECOT_DH, dovecotMinProtocol} from '../tls.js';
 import {confD, editDovecot, validateDovecot} from './dovecot.js';
+import {dovecotService} from './service.js';
 import type {Stage} from './stage.js';
 
 export const dovecotSsl: Stage = {
 	id: 'dovecot-ssl',
 	title: 'Dovecot TLS (10-ssl.conf)',
+	service: dovecotService,
 	async plan(ctx) {
 		const {cert, key, dovecot} = ctx.answers;
 		const file = await editDovecot(ctx, confD('10-ssl.conf'), c => {

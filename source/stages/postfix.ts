@@ -2,6 +2,7 @@
 import {MainCf, removeFromList} from '../config/postfix.js';
 import {cipherList, excludedCiphers, postfixProtocolList} from '../tls.js';
 import type {Answers, FileChange} from '../types.js';
+import {postfixFile} from './service.js';
 import type {Stage, StageContext, Validation} from './stage.js';
 
 export const MAIN_CF = '/etc/postfix/main.cf';
@@ -41,11 +42,11 @@ export async function validatePostfix(ctx: StageContext): Promise<Validation[]> 
 export const postfix: Stage = {
 	id: 'postfix',
 	title: 'Postfix TLS and virtual mailboxes (main.cf)',
+	service: postfixFile(MAIN_CF),
 	async plan(ctx) {
 		const a = ctx.answers;
-		const text = await ctx.host.read(MAIN_CF);
-		if (text === undefined) return {files: [], commands: [], notes: [`${MAIN_CF} does not exist: is postfix installed?`]};
-		const main = MainCf.parse(text);
+		// Missing only in a dry run without Postfix (the engine refuses to apply then): shown as a new file.
+		const main = MainCf.parse((await ctx.host.read(MAIN_CF)) ?? '');
 		main.set('smtpd_tls_cert_file', a.cert);
 		main.set('smtpd_tls_key_file', a.key);
 		main.set('smtpd_tls_security_level', 'may');

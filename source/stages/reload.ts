@@ -46,7 +46,8 @@ export const reload: Stage = {
 	id: 'reload',
 	title: 'Restart Dovecot, reload Postfix',
 	async plan(ctx) {
-		if (!ctx.host.services) return {files: [], commands: [], notes: ['services are not touched under --root']};
+		// A dry run on the real root still shows what it would run (working that out only probes).
+		if (ctx.host.root !== '/') return {files: [], commands: [], notes: ['services are not touched under --root']};
 		return {files: [], commands: await commands(ctx.host), notes: []};
 	},
 	async run(ctx) {

@@ -1,6 +1,7 @@
 // What a stage is: data about one step of the tutorial.
 import type {Host} from '../host/host.js';
 import type {Answers, CheckResult, Plan, StageId} from '../types.js';
+import type {Service} from './service.js';
 
 export interface StageContext {
 	answers: Answers;
@@ -30,6 +31,8 @@ export interface Stage {
 	title: string;
 	/** Talks to services or the network: skipped under --root unless named. */
 	live?: boolean;
+	/** The service whose config it edits: where that is not installed, a dry run previews and applying fails. */
+	service?: Service;
 	/** What must change: reads through the host only, writes nothing. */
 	plan(ctx: StageContext): Promise<Plan>;
 	/** Real validators (doveconf, postfix check, openssl): run before and after applying. */

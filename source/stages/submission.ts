@@ -2,6 +2,7 @@
 import {MasterCf, type MasterEntry} from '../config/postfix.js';
 import {postfixProtocolList} from '../tls.js';
 import {validatePostfix} from './postfix.js';
+import {postfixFile} from './service.js';
 import type {Stage} from './stage.js';
 
 export const MASTER_CF = '/etc/postfix/master.cf';
@@ -26,10 +27,10 @@ function option(entry: MasterEntry | undefined, name: string): string | undefine
 export const submission: Stage = {
 	id: 'submission',
 	title: 'Postfix submission on port 587 (master.cf)',
+	service: postfixFile(MASTER_CF),
 	async plan(ctx) {
-		const text = await ctx.host.read(MASTER_CF);
-		if (text === undefined) return {files: [], commands: [], notes: [`${MASTER_CF} does not exist: is postfix installed?`]};
-		const master = MasterCf.parse(text);
+		// Missing only in a dry run without Postfix (the engine refuses to apply then): shown as a new file.
+		const master = MasterCf.parse((await ctx.host.read(MASTER_CF)) ?? '');
 		// TLS 1.2+ here even if someone relaxes the security level to `may`: 587 carries passwords.
 		const protocols = postfixProtocolList(option(master.active('submission', 'inet')[0], 'smtpd_tls_protocols'), 'TLSv1.2');
 		master.ensure('submission', 'inet', ['n', '-', '-', '-', '-', 'smtpd'], [...SUBMISSION_OPTIONS, ['smtpd_tls_protocols', protocols]]);
