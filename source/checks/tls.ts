@@ -4,6 +4,7 @@ import {setMaxListeners} from 'node:events';
 import {setImmediate as yieldToIo} from 'node:timers/promises';
 import {execa} from 'execa';
 import {CIPHER_LIST} from '../tls.js';
+import type {CheckStatus} from '../types.js';
 import {connectArg} from './sclient.js';
 
 export interface Probe {
@@ -25,7 +26,7 @@ export const PROBES: Probe[] = [
 	{what: 'TLS 1.3', args: ['-tls1_3'], wanted: 'accepted'},
 ];
 
-export type Outcome =
+type Outcome =
 	| {kind: 'accepted'; protocol: string; cipher: string}
 	| {kind: 'refused' | 'unreachable' | 'client' | 'timeout'; why: string};
 
@@ -38,7 +39,7 @@ export interface Target {
 	fix: string;
 }
 
-export const probeArgv = (t: Target, probe: Probe) => [
+const probeArgv = (t: Target, probe: Probe) => [
 	's_client',
 	'-brief',
 	...(t.starttls ? ['-starttls', 'smtp', '-name', t.servername] : []),
@@ -50,7 +51,7 @@ export const probeArgv = (t: Target, probe: Probe) => [
 ];
 
 /** One handshake, ended by `deadline`; stdin is empty, so s_client leaves as soon as it is done. */
-export async function runProbe(t: Target, probe: Probe, deadline: AbortSignal): Promise<Outcome> {
+async function runProbe(t: Target, probe: Probe, deadline: AbortSignal): Promise<Outcome> {
 	const run = await execa('openssl', probeArgv(t, probe), {input: '', reject: false, cancelSignal: deadline, all: true});
 	const out = run.all ?? '';
 	if (run.isCanceled) return {kind: 'timeout', why: 'no answer before the deadline'};
@@ -70,13 +71,8 @@ export async function runProbe(t: Target, probe: Probe, deadline: AbortSignal): 
 	return {kind: 'refused', why};
 }
 
-export interface TlsVerdict {
-	status: 'pass' | 'fail' | 'inconclusive';
-	message: string;
-}
-
 /** Every probe on every target at once, within one deadline; `log` gets one line per probe. */
-export async function tlsCheck(targets: Target[], timeoutMs: number, log: (line: string) => void): Promise<TlsVerdict> {
+export async function tlsCheck(targets: Target[], timeoutMs: number, log: (line: string) => void): Promise<{status: CheckStatus; message: string}> {
 	// One deadline for all: starting fourteen processes takes a while on a busy machine.
 	const deadline = AbortSignal.timeout(timeoutMs);
 	setMaxListeners(targets.length * PROBES.length, deadline);
@@ -100,7 +96,8 @@ export async function tlsCheck(targets: Target[], timeoutMs: number, log: (line:
 	return {status: 'pass', message: `${ports} refuse TLS 1.0, TLS 1.1, anonymous, NULL and CBC suites, and accept TLS 1.2 with AEAD suites and TLS 1.3`};
 }
 
-/** One port's outcomes against what each probe wants. */
+/** One port's outcomes against what each probe wants. A refusal proves something only beside that port's
+ * accepted good handshakes: a port that refuses everything fails on those. */
 function judge(target: Target, outcomes: Outcome[], log: (line: string) => void): {problems: string[]; unsure: string[]; fix?: string} {
 	const problems: string[] = [];
 	const unsure: string[] = [];
