@@ -1,16 +1,19 @@
-// Screenshots for readme.md, taken from a real run: the built CLI in a dry run on a stock tree,
-// in tmux at 80x30; capture-pane -e at three screens; ANSI → SVG → PNG (rsvg-convert).
-// Usage: node scripts/screenshots.mjs TREE   (needs tmux, librsvg2-bin, fonts-dejavu-core)
+// Screenshots for readme.md, taken from a real first run: the wizard as an operator starts it on a fresh
+// server (packages installed, MariaDB running, no database), in tmux at 80x30; capture-pane -e at six screens;
+// ANSI → SVG → PNG (rsvg-convert). It answers as a person: Enter through the start screen and the defaults,
+// the two passwords typed, yes to the database offer, one stage confirmed, then `a` for the rest.
+// Usage: node scripts/screenshots.mjs COMMAND...   (the command that starts the wizard on the server, e.g.
+//   nsenter -t LEADER -a sh -c 'cd /root/mail-setup && node bin/mail-setup.js'   for a booted test root)
+// Needs tmux, librsvg2-bin, fonts-dejavu-core. It applies: run it on a throwaway server only.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 
-const source = process.argv[2];
-if (!source) throw new Error('usage: node scripts/screenshots.mjs TREE');
-const tree = fs.mkdtempSync(path.join(os.tmpdir(), 'shots-tree-'));
-execFileSync('cp', ['-a', `${source}/.`, tree]);
+const command = process.argv.slice(2);
+if (command.length === 0) throw new Error('usage: node scripts/screenshots.mjs COMMAND...');
+const quote = arg => `'${arg.replaceAll("'", "'\\''")}'`;
 
 const env = {...process.env};
 delete env.CI;
@@ -19,21 +22,17 @@ const socket = `mail-setup-shots-${process.pid}`;
 const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8', env});
 const screen = (escapes = false) => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'shots');
 
-async function waitFor(test, ms = 10_000) {
+async function waitFor(test, ms = 60_000) {
 	for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (test(screen())) return;
 	throw new Error(`screen never matched:\n${screen()}`);
 }
 
-/** Send keys, then wait for the next settled screen (changed, no spinner turning). */
-async function press(keys, literal = false) {
+/** Keys, after the screen has taken its key handlers (React runs effects after the frame). */
+async function keys(...names) {
 	await sleep(100);
-	const before = screen();
-	tmux('send-keys', '-t', 'shots', ...(literal ? ['-l'] : []), keys);
-	for (const end = Date.now() + 5000; Date.now() < end; await sleep(50)) {
-		const now = screen();
-		if (now !== before && !/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(now)) return;
-	}
+	tmux('send-keys', '-t', 'shots', ...names);
 }
+const type = async text => keys('-l', text);
 
 // ANSI (as tmux captures it) → SVG: one <text> per run of same-styled characters, placed by column.
 const palette = ['#1e1e1e', '#e06c75', '#98c379', '#e5c07b', '#61afef', '#c678dd', '#56b6c2', '#d4d4d4'];
@@ -110,24 +109,37 @@ function shoot(name, ansi) {
 
 try {
 	tmux('new-session', '-d', '-s', 'shots', '-x', '80', '-y', '30', 'bash --norc --noprofile');
-	await press(`PS1='$ '; clear; node bin/mail-setup.js --dry-run --root ${tree} --fqdn mail.example.test; echo EXIT=$?`, true);
-	await press('Enter');
-	await waitFor(text => text.includes('Stages, in order') && !text.includes('checking…') && !/(Dovecot|OpenSSL) …/.test(text));
+	await type(`PS1='$ '; clear; ${command.map(quote).join(' ')}; echo EXIT=$?`);
+	await keys('Enter');
+	await waitFor(text => text.includes('Stages, in order') && !text.includes('checking'));
 	shoot('start', screen(true));
-	await press('Enter');
+	await keys('Enter');
 	await waitFor(text => text.includes('▸ FQDN'));
-	while (!screen().includes('Stage 1 of')) {
-		if (/▸ database password: $/m.test(screen())) await press('Tmux-Secret-9', true);
-		await press('Enter');
-	}
-	// Through to the Dovecot listeners stage: a short diff, coloured.
-	while (!/Stage \d+ of \d+: dovecot-master/.test(screen())) await press('Enter');
-	await sleep(300);
+	await keys('Enter', 'Enter', 'Enter', 'Enter', 'Enter', 'Enter');
+	await waitFor(text => /▸ database password: *$/m.test(text));
+	await type('Shots-Db-Secret-1');
+	await keys('Enter', 'Enter');
+	await waitFor(text => /▸ test mailbox password: *$/m.test(text));
+	await type('Shots-Mailbox-2');
+	await sleep(200);
+	shoot('questions', screen(true));
+	await keys('Enter');
+	await waitFor(text => text.includes('? Create what is missing'));
+	shoot('offer', screen(true));
+	await keys('y');
+	await waitFor(text => text.includes('✔ PASS'));
+	await keys('Enter');
+	await waitFor(text => /Stage 2 of \d+: dovecot-sql/.test(text) && text.includes('s skip'));
 	shoot('stage', screen(true));
-	while (!screen().includes('EXIT=')) await press('Enter');
-	const lines = screen(true).split('\n');
-	shoot('summary', lines.slice(0, lines.findIndex(line => line.includes('EXIT='))).join('\n'));
+	await keys('a');
+	// The live checks under way: every verdict so far, and the check's transcript as it comes.
+	await waitFor(text => /Stage \d+ of \d+: check/.test(text) && / {2}\S+: [CS]: /.test(text));
+	shoot('running', screen(true));
+	await waitFor(text => text.includes('EXIT='), 120_000);
+	// The summary is printed whole; take it from the scrollback, up to the exit line.
+	const lines = tmux('capture-pane', '-p', '-e', '-S', '-', '-t', 'shots').split('\n');
+	const from = lines.findLastIndex(line => line.includes('· summary ·'));
+	shoot('summary', lines.slice(from, lines.findIndex(line => line.includes('EXIT='))).join('\n'));
 } finally {
 	tmux('kill-server');
-	fs.rmSync(tree, {recursive: true, force: true});
 }

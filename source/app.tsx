@@ -1,17 +1,22 @@
 // The wizard: start screen → questions → for every stage: preview, confirm, apply, verdict → summary.
 // The screens only render state and report keys; `wizard()` below drives the engine, in order.
-import {Box, render, Text, useInput, useStdout} from 'ink';
+// `a` (start screen, any stage screen) applies every following stage without asking: each verdict is shown
+// as it comes, and the run stops only at a failure or a stage's question (the database offer).
+import {Box, render, Static, Text, useStdout} from 'ink';
 import {useEffect, useState, useSyncExternalStore} from 'react';
 import {apply, preview, type Preview} from './engine.js';
+import {wouldChange} from './output.js';
 import type {Host} from './host/host.js';
 import type {Stage, StageContext} from './stages/stage.js';
 import type {Answers, StageId, StageResult} from './types.js';
 import {STAGE_IDS} from './types.js';
 import {Header} from './ui/Header.js';
-import {type Field, fields, problemOf, Questions} from './ui/Questions.js';
+import {type Field, fields, problemOf} from './ui/form.js';
+import {Questions} from './ui/Questions.js';
 import {type Choice, StageResultView, StageRunning, StageScreen, type TrailItem} from './ui/StageScreen.js';
 import {type EarlyState, StartScreen, type Versions} from './ui/StartScreen.js';
 import {Summary} from './ui/Summary.js';
+import {useKeys} from './ui/useKeys.js';
 
 export interface AppProps {
 	host: Host;
@@ -30,7 +35,7 @@ type Screen =
 	| {kind: 'planning'; index: number}
 	| {kind: 'confirm'; index: number; preview: Preview; again: boolean}
 	| {kind: 'applying'; index: number}
-	| {kind: 'result'; index: number; result: StageResult}
+	| {kind: 'result'; index: number; result: StageResult; next: 'next stage' | 'summary'}
 	| {kind: 'summary'}
 	| {kind: 'stopped'};
 
@@ -48,6 +53,7 @@ interface State {
 	outcomes: Outcome[];
 	lines: string[]; // live output of the step in progress
 	stopping: boolean; // Ctrl-C or q: stop after the step in progress
+	auto: boolean; // `a` was pressed: apply every following stage without asking
 }
 
 /** The wizard's state, shared by the driver (writes) and the screens (read, answer). */
@@ -76,7 +82,9 @@ export class WizardStore {
 		return new Promise(resolve => (this.waiting = resolve as (value: unknown) => void));
 	}
 
-	answer(value: unknown): void {
+	/** The operator's answer to screen (default: the one shown); an answer to a screen no longer shown is dropped. */
+	answer(value: unknown, screen: Screen = this.state.screen): void {
+		if (screen !== this.state.screen) return;
 		const waiting = this.waiting;
 		this.waiting = undefined;
 		waiting?.(value);
@@ -142,29 +150,35 @@ export async function wizard(props: AppProps, store: WizardStore): Promise<numbe
 	void probeVersions(host, store);
 	void planAhead(props, store, skip);
 
-	if ((await store.ask({kind: 'start'})) === 'quit') return stopEarly(store);
+	const begin = await store.ask<'start' | 'all'>({kind: 'start'});
+	if (begin === 'quit') return stopEarly(store);
+	if (begin === 'all') store.set({auto: true});
 	const running = new Set(stages.filter(stage => !skip(stage)).map(stage => stage.id));
 	const optional = optionalFields(running, host.dryRun, props.answers);
 	// Named stages with every answer known already go straight to work.
 	const complete = fields.every(field => !problemOf(field, props.answers[field], optional));
-	let answers = props.answers;
 	if (props.ask ?? (stages.length === STAGE_IDS.length || !complete)) {
 		const given = await store.ask<Answers>({kind: 'questions', optional});
 		if (given === 'quit') return stopEarly(store);
-		answers = given;
-		store.set({answers});
+		store.set({answers: given});
 	}
 
-	const ctx: StageContext = {answers, host, onLine: line => store.set(state => ({lines: [...state.lines, line].slice(-200)}))};
 	// Toggled on the start screen: only a stage marked done could be, and only those marks still hold.
 	const rerun = new Set(store.state.rerun.filter(id => store.state.early[id] === 'done'));
 	let failed = false;
 	for (const [index, stage] of stages.entries()) {
 		const again = rerun.has(stage.id);
-		// Running the certificate again means a new pair, as --renew does.
-		const stageCtx = again && stage.id === 'certificate' ? {...ctx, answers: {...answers, renew: true}} : ctx;
+		// The answers as they are now: a stage's question (the database offer) may have added to them.
+		const answers = store.state.answers;
+		const ctx: StageContext = {
+			// Running the certificate again means a new pair, as --renew does.
+			answers: again && stage.id === 'certificate' ? {...answers, renew: true} : answers,
+			host,
+			onLine: line => store.set(state => ({lines: [...state.lines, line].slice(-200)})),
+		};
 		const why = failed ? 'not run: an earlier stage failed' : skip(stage) ? 'not run under --root: name it to run it against this machine' : undefined;
-		const outcome = await runStage(stage, index, stageCtx, store, why, again);
+		const last = stages.slice(index + 1).every(later => skip(later));
+		const outcome = await runStage(stage, index, ctx, store, {skipWhy: why, again, last});
 		store.set(state => ({outcomes: [...state.outcomes, outcome]}));
 		if (outcome.result.status === 'fail') failed = true;
 	}
@@ -172,34 +186,71 @@ export async function wizard(props: AppProps, store: WizardStore): Promise<numbe
 	return store.state.stopping ? 130 : failed ? 1 : 0;
 }
 
-/** again: asked to run again, so a done stage is not passed through: it asks, and applies even with nothing to change. */
-async function runStage(stage: Stage, index: number, ctx: StageContext, store: WizardStore, skipWhy: string | undefined, again = false): Promise<Outcome> {
-	if (store.state.stopping) return {result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false};
+interface StageRun {
+	/** Why the stage is not run, if it is not. */
+	skipWhy?: string;
+	/** Asked to run again: a done stage is not passed through; it asks, and applies even with nothing to change. */
+	again: boolean;
+	/** No stage runs after this one: its result screen leads to the summary. */
+	last: boolean;
+}
+
+async function runStage(stage: Stage, index: number, ctx: StageContext, store: WizardStore, {skipWhy, again, last}: StageRun): Promise<Outcome> {
+	const stopped = (): Outcome => ({result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false});
+	if (store.state.stopping) return stopped();
 	if (skipWhy) return {result: skippedResult(stage.id, skipWhy), done: false};
-	store.set({screen: {kind: 'planning', index}, lines: []});
-	let p: Preview;
-	try {
-		p = await preview(stage, ctx);
-	} catch (error) {
+	const failure = async (error: unknown): Promise<Outcome> => {
 		// Planning failed (a file it cannot parse, say): nothing was written.
 		const result: StageResult = {id: stage.id, status: 'fail', changes: [], commands: [], message: (error as Error).message};
-		await store.ask({kind: 'result', index, result});
+		await store.ask({kind: 'result', index, result, next: 'summary'});
 		return {result, done: false};
+	};
+	const plan = async (context: StageContext) => {
+		store.set({screen: {kind: 'planning', index}, lines: []});
+		return preview(stage, context);
+	};
+	let p: Preview;
+	try {
+		p = await plan(ctx);
+	} catch (error) {
+		return failure(error);
 	}
 	const done = !again && isDone(p);
-	if (!done) {
+	const {offer} = p.plan;
+	if (offer) {
+		// A question stops even a run of `a`: the operator answers it, then the run goes on as it was.
 		const choice = await store.ask<Choice>({kind: 'confirm', index, preview: p, again});
 		if (choice === 'quit') {
 			store.stop();
-			return {result: skippedResult(stage.id, 'not run: stopped by the operator'), done: false};
+			return stopped();
+		}
+		if (choice === 'yes') {
+			// Yes counts for the rest of the run too (the offer's answers are what its flag would have said).
+			store.set(state => ({answers: {...state.answers, ...offer.yes}}));
+			ctx = {...ctx, answers: {...ctx.answers, ...offer.yes}};
+			try {
+				p = await plan(ctx);
+			} catch (error) {
+				return failure(error);
+			}
+		}
+	} else if (!done && !store.state.auto) {
+		const choice = await store.ask<Choice>({kind: 'confirm', index, preview: p, again});
+		if (choice === 'quit') {
+			store.stop();
+			return stopped();
 		}
 		if (choice === 'skip') return {result: skippedResult(stage.id, 'skipped by the operator'), done: false};
+		if (choice === 'all') store.set({auto: true});
 	}
 	// A done stage still runs its validators, without asking.
 	store.set({screen: {kind: 'applying', index}});
 	const result = await apply(p, ctx);
-	if (!done || result.status === 'fail') {
-		if ((await store.ask({kind: 'result', index, result})) === 'quit') store.stop();
+	// A failure always waits for the operator; otherwise only the step-by-step path does.
+	if (result.status === 'fail' || (!done && !store.state.auto)) {
+		const next = await store.ask<'next' | 'all'>({kind: 'result', index, result, next: last || result.status === 'fail' ? 'summary' : 'next stage'});
+		if (next === 'quit') store.stop();
+		if (next === 'all') store.set({auto: true});
 	}
 	return {result, done: done && result.status === 'pass'};
 }
@@ -224,8 +275,8 @@ function useSize(): {rows: number; columns: number} {
 export function App({store, host, stages, version}: AppProps & {store: WizardStore}) {
 	const state = useSyncExternalStore(store.subscribe, store.get);
 	const {rows: allRows, columns} = useSize();
-	useInput((input, key) => {
-		if (key.ctrl && input === 'c') {
+	useKeys(key => {
+		if (key.name === 'ctrl' && key.char === 'c') {
 			// Stop at the next effect: the stage in progress puts back its own writes, then we exit 130.
 			host.interrupt();
 			store.stop();
@@ -237,8 +288,12 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 	const total = stages.length;
 	const info = (index: number) => ({index, total, id: stages[index]!.id, title: stages[index]!.title});
 	const trail = (index: number): TrailItem[] =>
-		stages.map((stage, i) => ({id: stage.id, state: i < state.outcomes.length ? state.outcomes[i]!.result.status : i === index ? 'current' : 'pending'}));
-	const answer = (value: unknown) => store.answer(value);
+		stages.map((stage, i) => ({
+			id: stage.id,
+			state: i < state.outcomes.length ? state.outcomes[i]!.result.status : i === index ? 'current' : 'pending',
+		}));
+	// Bound to the screen shown: a key that reaches a screen already answered answers nothing.
+	const answer = (value: unknown) => store.answer(value, screen);
 	const step = 'index' in screen ? `stage ${screen.index + 1}/${total}` : screen.kind === 'questions' ? 'questions' : screen.kind === 'summary' ? 'summary' : undefined;
 
 	let body;
@@ -253,6 +308,8 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking', again: state.rerun.includes(stage.id)}))}
 					onChoice={answer}
 					onToggle={id => store.set(s => ({rerun: s.rerun.includes(id) ? s.rerun.filter(other => other !== id) : [...s.rerun, id]}))}
+					rows={rows}
+					columns={columns}
 				/>
 			);
 			break;
@@ -263,13 +320,16 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 		case 'applying': {
 			const title = stages[screen.index]!.title;
 			const label = state.stopping
-				? 'Stopping after this step…'
+				? 'Stopping: the step in progress finishes first'
 				: screen.kind === 'planning'
-					? `Planning: ${title}…`
+					? `Planning: ${title}`
 					: host.dryRun
-						? `Checking: ${title} (dry run)…`
-						: `Applying: ${title}…`;
-			body = <StageRunning stage={info(screen.index)} trail={trail(screen.index)} label={label} lines={state.lines} rows={rows} columns={columns} />;
+						? `Checking: ${title} (dry run)`
+						: `Applying: ${title}`;
+			const finished = state.auto ? state.outcomes.map(({result}) => result) : undefined;
+			body = (
+				<StageRunning stage={info(screen.index)} trail={trail(screen.index)} label={label} lines={state.lines} finished={finished} rows={rows} columns={columns} />
+			);
 			break;
 		}
 		case 'confirm':
@@ -280,7 +340,12 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					trail={trail(screen.index)}
 					changes={screen.preview.files.map(file => file.report)}
 					commands={screen.preview.plan.commands}
-					notes={screen.again ? ['↻ run again, as asked on the start screen', ...screen.preview.plan.notes] : screen.preview.plan.notes}
+					notes={[
+						...(screen.again ? ['↻ run again, as asked on the start screen'] : []),
+						...screen.preview.plan.notes,
+						...(screen.preview.plan.would ? [screen.preview.plan.would] : []),
+					]}
+					offer={screen.preview.plan.offer}
 					dryRun={host.dryRun}
 					rows={rows}
 					columns={columns}
@@ -290,19 +355,36 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 			break;
 		case 'result':
 			body = (
-				<StageResultView key={screen.index} stage={info(screen.index)} trail={trail(screen.index)} result={screen.result} dryRun={host.dryRun} rows={rows} columns={columns} onNext={answer} />
+				<StageResultView
+					key={screen.index}
+					stage={info(screen.index)}
+					trail={trail(screen.index)}
+					result={screen.result}
+					dryRun={host.dryRun}
+					next={screen.next}
+					rows={rows}
+					columns={columns}
+					onNext={answer}
+				/>
 			);
 			break;
 		case 'summary':
 			body = (
 				<Summary
-					items={state.outcomes.map(({result, done}) => ({id: result.id, status: result.status, message: result.message, done}))}
+					items={state.outcomes.map(({result, done}) => ({
+						id: result.id,
+						status: result.status,
+						message: result.message,
+						done,
+						wouldChange: wouldChange(result),
+					}))}
 					dryRun={host.dryRun}
 					backups={host.journal.size > 0 ? host.journal.dir : undefined}
 					root={host.root}
 					domain={state.answers.domain}
 					fqdn={state.answers.fqdn}
 					interrupted={state.stopping}
+					columns={columns}
 				/>
 			);
 			break;
@@ -310,12 +392,16 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 			body = <Text>Stopped before any stage ran: nothing was changed.</Text>;
 			break;
 	}
-	return (
-		<Box flexDirection="column" width={columns}>
+	const page = (
+		<Box key={screen.kind} flexDirection="column" width={columns}>
 			<Header version={version} dryRun={host.dryRun} step={step} />
 			{body}
 		</Box>
 	);
+	// The summary is the last screen and may be taller than the terminal: printed once as ordinary output, it
+	// scrolls up into the terminal's own history whole, as a command's output does (a live frame that tall
+	// would be redrawn from the top of a cleared screen).
+	return screen.kind === 'summary' ? <Static items={[page]}>{item => item}</Static> : page;
 }
 
 export function createStore(answers: Answers): WizardStore {
@@ -328,11 +414,21 @@ export function createStore(answers: Answers): WizardStore {
 		outcomes: [],
 		lines: [],
 		stopping: false,
+		auto: false,
 	});
 }
 
+// Bracketed paste: the terminal marks where a paste begins and ends, so a pasted password's line break submits
+// it and nothing after it is typed into the next field (ui/line.ts). Off again however the wizard ends.
+const PASTE_ON = '\u001B[?2004h';
+const PASTE_OFF = '\u001B[?2004l';
+
 export async function runApp(props: AppProps): Promise<number> {
 	const store = createStore(props.answers);
+	const pasteOff = () => void process.stdout.write(PASTE_OFF);
+	process.stdout.write(PASTE_ON);
+	// cli.tsx's interrupt timeout exits without unwinding to the finally below.
+	process.once('exit', pasteOff);
 	const instance = render(<App store={store} {...props} />, {exitOnCtrlC: false});
 	try {
 		return await wizard(props, store);
@@ -341,5 +437,7 @@ export async function runApp(props: AppProps): Promise<number> {
 		await new Promise(resolve => setTimeout(resolve, 50));
 		instance.unmount();
 		await instance.waitUntilExit();
+		process.off('exit', pasteOff);
+		pasteOff();
 	}
 }

@@ -5,18 +5,20 @@ export const keys = {
 	down: '\u001B[B',
 	pageUp: '\u001B[5~',
 	pageDown: '\u001B[6~',
+	home: '\u001B[H',
+	end: '\u001B[F',
 	backspace: '\u007F',
 	ctrlC: '\u0003',
 };
 
 export const tick = (ms = 20) => new Promise(resolve => setTimeout(resolve, ms));
 
-/** Wait until the frame shows what we expect (Ink renders at most every ~33 ms). */
-export async function until(frame: () => string | undefined, test: (text: string) => boolean, ms = 2000): Promise<string> {
+/** Wait until the frame shows what we expect (Ink renders at most every ~33 ms), or a value is there. */
+export async function until<T = string>(frame: () => T | undefined, test: (value: T) => boolean, ms = 2000): Promise<T> {
 	const end = Date.now() + ms;
 	while (Date.now() < end) {
-		const text = frame() ?? '';
-		if (test(text)) {
+		const text = frame();
+		if (text !== undefined && test(text)) {
 			// Ink prints a screen before its key handlers subscribe (React runs effects after the commit).
 			await tick(15);
 			return text;

@@ -1,46 +1,101 @@
+// The questions as a person at a real terminal types them: whole reads written to stdin at once.
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import {render} from 'ink-testing-library';
-import {useState} from 'react';
-import {validFqdn, withDefaults} from '../source/answers.ts';
-import {Question} from '../source/ui/Question.tsx';
-import {follow, pinnedOf, Questions} from '../source/ui/Questions.tsx';
+import {withDefaults} from '../source/answers.ts';
+import {follow, pinnedOf} from '../source/ui/form.ts';
+import {Questions} from '../source/ui/Questions.tsx';
+import {TextField} from '../source/ui/TextField.tsx';
 import type {Answers} from '../source/types.ts';
-import {keys, press, tick, until} from './ui-keys.ts';
+import {keys, until} from './ui-keys.ts';
 
-function Field({secret, check, onSubmit = () => {}}: {secret?: boolean; check?: (value: string) => string | undefined; onSubmit?: (value: string) => void}) {
-	const [value, setValue] = useState('');
-	const problem = check?.(value);
-	return <Question label="Value" value={value} onChange={setValue} onSubmit={onSubmit} secret={secret} error={problem ? `FQDN ${problem}` : undefined} />;
+function form(optional?: Set<'dbPassword' | 'testPassword'>) {
+	let done: Answers | undefined;
+	const view = render(<Questions initial={withDefaults({fqdn: 'mail.example.test'})} optional={optional} onDone={answers => (done = answers)} />);
+	return {...view, done: () => done};
 }
 
-test('a secret field shows * for every character and never the text, in any frame', async () => {
-	const {stdin, stdout, lastFrame, unmount} = render(<Field secret />);
-	await tick();
-	for (const char of 's3cr3t!') await press(stdin, lastFrame, char);
-	assert.match(lastFrame()!, /Value: \*{7}/);
-	assert.ok(stdout.frames.every(frame => !/s3cr|cr3t|3t!/.test(frame)), 'the password never appears');
+test('a secret field shows one * per character and never the text; the cursor shows where typing goes', () => {
+	const secret = render(<TextField line={{value: 's3cr3t!', cursor: 3}} secret />);
+	assert.equal(secret.lastFrame(), '*******');
+	secret.unmount();
+	const plain = render(<TextField line={{value: 'abc', cursor: 1}} />);
+	assert.equal(plain.lastFrame(), 'abc', 'the cursor is an inverse cell, not a character');
+	plain.unmount();
+});
+
+test('two Backspaces in one read delete two characters (they are never inserted)', async () => {
+	const {stdin, lastFrame, done, unmount} = form();
+	await until(lastFrame, frame => frame.includes('▸ FQDN: mail.example.test'));
+	stdin.write('xx');
+	await until(lastFrame, frame => frame.includes('▸ FQDN: mail.example.testxx'));
+	stdin.write('\x7f\x7f');
+	const frame = await until(lastFrame, text => /▸ FQDN: mail\.example\.test\n/.test(text));
+	assert.match(frame, /Enter to accept/, 'no complaint: the value is clean');
+	stdin.write('\x7f\x7f\x7f\x7ftest\r');
+	await until(lastFrame, text => text.includes('▸ mail domain: example.test'));
+	assert.equal(done(), undefined);
+	unmount();
+});
+
+test('a whole form typed ahead in one read: Enter goes on to the next field, a pasted password submits', async () => {
+	const {stdin, stdout, lastFrame, done, unmount} = form();
+	await until(lastFrame, frame => frame.includes('▸ FQDN:'));
+	// Ctrl-U clears the FQDN, a new one is typed; domain … user accepted; the DB password typed with its Enter.
+	stdin.write('\x15mx.other.test\r\r\r\r\r\rdb pw 1\r');
+	await until(lastFrame, frame => frame.includes('▸ test mailbox: test@other.test'));
+	assert.match(lastFrame()!, /database password: \*{8}/);
+	// The test password, pasted (bracketed) with its newline and a second line that must go nowhere.
+	stdin.write('\r\x1b[200~T35t-pw\nsecond line\x1b[201~');
+	await until(done, answers => Boolean(answers));
+	const answers = done()!;
+	assert.equal(answers.fqdn, 'mx.other.test');
+	assert.equal(answers.domain, 'other.test');
+	assert.equal(answers.dbPassword, 'db pw 1');
+	assert.equal(answers.testPassword, 'T35t-pw');
+	assert.ok(stdout.frames.every(frame => !frame.includes('db pw') && !frame.includes('T35t') && !frame.includes('second line')), 'no password in any frame');
+	unmount();
+});
+
+test('an unbracketed paste "pw\\r" is typed and submitted; a control character never enters a value', async () => {
+	const {stdin, lastFrame, done, unmount} = form();
+	await until(lastFrame, frame => frame.includes('▸ FQDN:'));
+	stdin.write('\r\r\r\r\r\r');
+	await until(lastFrame, frame => frame.includes('▸ database password:'));
+	stdin.write('pw\x00\x1b[2~\x9b1\r');
+	await until(lastFrame, frame => frame.includes('▸ test mailbox:'));
+	stdin.write('\r');
+	await until(lastFrame, frame => frame.includes('▸ test mailbox password:'));
+	stdin.write('Test-pw-2\r');
+	await until(done, answers => Boolean(answers));
+	assert.equal(done()!.dbPassword, 'pw1');
 	unmount();
 });
 
 test('a bad FQDN shows the validator message as it is typed, and Enter does not accept it', async () => {
-	let accepted: string | undefined;
-	const {stdin, lastFrame, unmount} = render(<Field check={validFqdn} onSubmit={value => (accepted = value)} />);
-	await tick();
-	stdin.write('mail_box');
+	const {stdin, lastFrame, unmount} = form();
+	await until(lastFrame, frame => frame.includes('▸ FQDN:'));
+	stdin.write('\x15mail_box');
 	await until(lastFrame, frame => frame.includes('needs at least two labels'));
-	stdin.write('.example.com');
+	stdin.write('.example.com\r');
 	const frame = await until(lastFrame, text => text.includes('invalid label "mail_box"'));
 	assert.match(frame, /✘ FQDN has an invalid label/);
-	stdin.write(keys.enter);
-	await tick(30);
-	assert.equal(accepted, undefined);
-	for (let i = 0; i < 'mail_box.example.com'.length; i++) await press(stdin, lastFrame, keys.backspace);
-	stdin.write('mail.example.com');
-	await until(lastFrame, text => text.includes('Enter to accept'));
-	stdin.write(keys.enter);
-	await tick(30);
-	assert.equal(accepted, 'mail.example.com');
+	assert.match(frame, /▸ FQDN:/, 'still on the FQDN');
+	stdin.write('\x01\x1b[3~\x1b[3~\x1b[3~\x1b[3~\x1b[3~\x1b[3~\x1b[3~\x1b[3~mail\r');
+	await until(lastFrame, text => text.includes('▸ mail domain: example.com'));
+	unmount();
+});
+
+test('a password a dry run does not need may stay empty; ↑ goes back', async () => {
+	const {stdin, lastFrame, done, unmount} = form(new Set(['dbPassword', 'testPassword']));
+	await until(lastFrame, frame => frame.includes('▸ FQDN:'));
+	stdin.write('\r\r\r\r\r\r');
+	await until(lastFrame, frame => frame.includes('not needed for this run'));
+	stdin.write(keys.up);
+	await until(lastFrame, frame => frame.includes('▸ database user:'));
+	stdin.write('\r\r\r\r');
+	await until(done, answers => Boolean(answers));
+	assert.equal(done()!.dbPassword, '');
 	unmount();
 });
 
@@ -58,54 +113,4 @@ test('derived defaults follow the FQDN until the operator edits them', () => {
 	const kept = follow({...given, fqdn: 'mx.other.test'}, pinnedOf(given));
 	assert.equal(kept.domain, 'example.org');
 	assert.equal(kept.postmaster, 'postmaster@example.org');
-});
-
-test('the questions form: defaults, follow-up of the domain, masked passwords, done with every answer', async () => {
-	let done: Answers | undefined;
-	const initial = withDefaults({fqdn: 'mail.example.test'});
-	const {stdin, stdout, lastFrame, unmount} = render(<Questions initial={initial} onDone={answers => (done = answers)} />);
-	await until(lastFrame, frame => frame.includes('FQDN: mail.example.test'));
-	assert.match(lastFrame()!, /mail domain: example\.test/);
-	stdin.write('.x'); // typed at the end of the default: mail.example.test.x
-	await until(lastFrame, frame => frame.includes('mail domain: example.test.x'));
-	await press(stdin, lastFrame, keys.backspace);
-	await press(stdin, lastFrame, keys.backspace);
-	stdin.write('a'); // mail.example.testa
-	await until(lastFrame, frame => frame.includes('postmaster address: postmaster@example.testa'));
-	for (let i = 0; i < 6; i++) await press(stdin, lastFrame, keys.enter); // FQDN, domain, postmaster, DB host, name, user
-	await until(lastFrame, frame => frame.includes('▸ database password:'));
-	stdin.write(keys.enter); // empty: refused
-	await until(lastFrame, frame => frame.includes('database password is empty'));
-	stdin.write('pa55 word');
-	await until(lastFrame, frame => frame.includes('*********'));
-	stdin.write(keys.enter);
-	await until(lastFrame, frame => frame.includes('▸ test mailbox:'));
-	assert.match(lastFrame()!, /database password: \*{8}/);
-	stdin.write(keys.up);
-	await until(lastFrame, frame => frame.includes('▸ database password:'));
-	await press(stdin, lastFrame, keys.enter);
-	await press(stdin, lastFrame, keys.enter); // test mailbox
-	await press(stdin, lastFrame, 't35t-pw');
-	stdin.write(keys.enter);
-	await tick(30);
-	assert.ok(done, 'the form finished');
-	assert.equal(done.fqdn, 'mail.example.testa');
-	assert.equal(done.testUser, 'test@example.testa');
-	assert.equal(done.cert, '/etc/ssl/certs/mail.example.testa.crt');
-	assert.equal(done.dbPassword, 'pa55 word');
-	assert.equal(done.testPassword, 't35t-pw');
-	assert.ok(stdout.frames.every(frame => !frame.includes('pa55') && !frame.includes('t35t')), 'no password in any frame');
-	unmount();
-});
-
-test('a password a dry run does not need may stay empty', async () => {
-	let done: Answers | undefined;
-	const initial = withDefaults({fqdn: 'mail.example.test'});
-	const {stdin, lastFrame, unmount} = render(<Questions initial={initial} optional={new Set(['dbPassword', 'testPassword'])} onDone={answers => (done = answers)} />);
-	await until(lastFrame, frame => frame.includes('FQDN'));
-	for (let i = 0; i < 8; i++) await press(stdin, lastFrame, keys.enter);
-	stdin.write(keys.enter);
-	await tick(30);
-	assert.equal(done?.dbPassword, '');
-	unmount();
 });

@@ -66,10 +66,10 @@ test('Space on done stages runs them again: confirm screen, applied (validators,
 
 	let frame = await until(lastFrame, text => (text.match(/already done/g) ?? []).length === 3 && text.includes('to do'));
 	assert.match(frame, /▸ lda +✔ already done/, 'the cursor starts on the first stage');
-	assert.match(frame, /↑\/↓ move · Space run again · Enter start · q quit/);
+	assert.match(frame, /Enter start \(each stage asks first\) · a start and apply all stages · q quit\n↑\/↓ choose a stage · Space run it again/);
 	frame = await press(stdin, lastFrame, ' ');
 	assert.match(frame, /▸ lda +↻ run again/);
-	assert.match(frame, /Space keep as done/);
+	assert.match(frame, /Space keep it as done/);
 	frame = await press(stdin, lastFrame, keys.down);
 	assert.match(frame, /▸ certificate +✔ already done/);
 	frame = await press(stdin, lastFrame, ' ');
@@ -84,7 +84,7 @@ test('Space on done stages runs them again: confirm screen, applied (validators,
 	stdin.write(keys.enter);
 
 	// lda: nothing to change, yet it asks, then applies (its validators run) and shows its verdict.
-	frame = await until(lastFrame, text => text.includes('Stage 1 of 4: lda') && text.includes('Enter/a'));
+	frame = await until(lastFrame, text => text.includes('Stage 1 of 4: lda') && text.includes('s skip'));
 	assert.match(frame, /↻ run again/);
 	assert.match(frame, /no file to change, no command to run/);
 	stdin.write(keys.enter);
@@ -94,7 +94,7 @@ test('Space on done stages runs them again: confirm screen, applied (validators,
 	stdin.write(keys.enter);
 
 	// certificate: run again means a new pair.
-	frame = await until(lastFrame, text => text.includes('Stage 2 of 4: certificate') && text.includes('Enter/a'));
+	frame = await until(lastFrame, text => text.includes('Stage 2 of 4: certificate') && text.includes('s skip'));
 	assert.match(frame, /══ modify \/etc\/cert\.pem/);
 	assert.match(frame, /\+new/);
 	stdin.write(keys.enter);
@@ -102,7 +102,7 @@ test('Space on done stages runs them again: confirm screen, applied (validators,
 	stdin.write(keys.enter);
 
 	// dovecot-ssl, untoggled, passes through; postfix asks as usual.
-	frame = await until(lastFrame, text => text.includes('Stage 4 of 4: postfix') && text.includes('Enter/a'));
+	frame = await until(lastFrame, text => text.includes('Stage 4 of 4: postfix') && text.includes('s skip'));
 	assert.match(frame, /✔ lda {2}✔ certificate {2}✔ dovecot-ssl {2}▸ postfix/);
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('Stage 4 of 4: postfix') && text.includes('PASS'));
@@ -136,8 +136,8 @@ test('Space on a stage that is not done does nothing; Space twice leaves it done
 	frame = await until(lastFrame, text => text.includes('▸ postfix'));
 	assert.match(frame, /postfix +to do/);
 	stdin.write(keys.enter);
-	frame = await until(lastFrame, text => text.includes('Stage 2 of 2: postfix') && text.includes('Enter/a'));
-	assert.match(frame, /○ lda {2}▸ postfix/, 'lda passed through (planned: a dry run)');
+	frame = await until(lastFrame, text => text.includes('Stage 2 of 2: postfix') && text.includes('s skip'));
+	assert.match(frame, /○ lda {2}▸ postfix/, 'lda passed through (a dry run plans, it never passes)');
 	stdin.write(keys.enter);
 	await until(lastFrame, text => text.includes('PLANNED'));
 	stdin.write(keys.enter);

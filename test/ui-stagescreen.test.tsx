@@ -41,11 +41,12 @@ test('the confirm screen shows the stage, its diff and commands, and says dry ru
 	assert.match(frame, /══ modify \/etc\/dovecot\/conf\.d\/10-master\.conf/);
 	assert.match(frame, /-old\n\+new/);
 	assert.match(frame, /\$ doveadm reload {3}# pick up the listeners/);
-	assert.match(frame, /Enter\/a go on \(dry run: nothing is written\) · s skip · q quit/);
+	assert.match(frame, /· a note/);
+	assert.match(frame, /Enter go on · a go on through every following stage · s skip · q quit/);
 	unmount();
 });
 
-for (const [key, expected] of [[keys.enter, 'apply'], ['a', 'apply'], ['s', 'skip'], ['q', 'quit']] as const) {
+for (const [key, expected] of [[keys.enter, 'apply'], ['a', 'all'], ['s', 'skip'], ['q', 'quit']] as const) {
 	test(`confirm: ${JSON.stringify(key)} means ${expected}`, async () => {
 		const {stdin, choice, unmount} = confirm();
 		await tick();
@@ -59,11 +60,11 @@ for (const [key, expected] of [[keys.enter, 'apply'], ['a', 'apply'], ['s', 'ski
 test('a long diff pages inside the screen, which stays within the terminal height', async () => {
 	const long = Array.from({length: 120}, (_, i) => `+line ${i}`).join('\n');
 	const {stdin, lastFrame, unmount} = confirm(24, long);
-	let frame = await until(lastFrame, text => /lines 1–\d+ of 124/.test(text));
+	let frame = await until(lastFrame, text => /lines 1–\d+ of \d+/.test(text));
 	assert.ok(frame.split('\n').length <= 24, `frame has ${frame.split('\n').length} lines`);
 	stdin.write(keys.pageDown);
 	frame = await until(lastFrame, text => !/lines 1–/.test(text));
-	assert.match(frame, /lines \d+–\d+ of 124/);
+	assert.match(frame, /lines \d+–\d+ of \d+/);
 	unmount();
 });
 
@@ -75,8 +76,8 @@ test('the trail wraps at the width', () => {
 });
 
 test('the running screen shows a spinner and the live lines', async () => {
-	const {lastFrame, unmount} = render(<StageRunning stage={stage} trail={trail} label="Applying: reload…" lines={['$ dovecot stop', '$ dovecot']} rows={20} columns={80} />);
-	const frame = await until(lastFrame, text => text.includes('Applying: reload…'));
+	const {lastFrame, unmount} = render(<StageRunning stage={stage} trail={trail} label="Applying: reload" lines={['$ dovecot stop', '$ dovecot']} rows={20} columns={80} />);
+	const frame = await until(lastFrame, text => text.includes('Applying: reload'));
 	assert.match(frame, /\$ dovecot stop\n {2}\$ dovecot/);
 	unmount();
 });
@@ -90,24 +91,35 @@ test('the result screen: verdict, what changed, message; a failure says why and 
 		message: 'rejected by the validator:\ndoveconf: Error: line 3: unknown setting\nrestored from backup: /etc/dovecot/conf.d/10-master.conf',
 	};
 	let next: string | undefined;
-	const {stdin, lastFrame, unmount} = render(<StageResultView stage={stage} trail={trail} result={failed} dryRun={false} rows={30} columns={80} onNext={value => (next = value)} />);
+	const {stdin, lastFrame, unmount} = render(
+		<StageResultView stage={stage} trail={trail} result={failed} dryRun={false} next="summary" rows={30} columns={80} onNext={value => (next = value)} />,
+	);
 	const frame = await until(lastFrame, text => text.includes('FAIL'));
-	assert.match(frame, /✘ FAIL/);
-	assert.match(frame, /Changed:\n {2}modify \/etc\/dovecot\/conf\.d\/10-master\.conf/);
-	assert.match(frame, /unknown setting/);
-	assert.match(frame, /run this stage alone: mail-setup dovecot-master/);
+	// The reason first, then what to do, then the details.
+	assert.match(frame, /✘ FAIL\nrejected by the validator:\ndoveconf: Error: line 3: unknown setting\nrestored from backup: \/etc\/dovecot\/conf\.d\/10-master\.conf\n\nWhat to do: fix the cause above, then run: mail-setup dovecot-master\nNothing of this stage is left half-written/);
+	assert.match(frame, /Details:\nChanged:\n {2}modify \/etc\/dovecot\/conf\.d\/10-master\.conf\nRan:\n {2}\$ doveconf -n/);
+	assert.match(frame, /Enter summary · q quit/);
 	stdin.write(keys.enter);
 	await tick();
 	assert.equal(next, 'next');
 	unmount();
-	const passed = render(<StageResultView stage={stage} trail={trail} result={{...failed, status: 'pass', message: 'dry run: 1 file(s) would change'}} dryRun rows={30} columns={80} onNext={() => {}} />);
-	assert.match(passed.lastFrame()!, /✔ PASS \(dry run: nothing was written\)/);
-	assert.match(passed.lastFrame()!, /Would change:/);
-	passed.unmount();
+	// A dry run never passes: the engine says 'planned'.
+	{
+		const planned = render(
+			<StageResultView stage={stage} trail={trail} result={{...failed, status: 'planned', message: 'would change 1 file'}} dryRun next="next stage" rows={30} columns={80} onNext={() => {}} />,
+		);
+		assert.match(planned.lastFrame()!, /○ PLANNED \(dry run\) · would change 1 file/);
+		assert.match(planned.lastFrame()!, /Would change:/);
+		assert.match(planned.lastFrame()!, /Enter next stage · a go on through every following stage · q quit/);
+		assert.doesNotMatch(planned.lastFrame()!, /\bPASS\b|\bpassed\b/);
+		planned.unmount();
+	}
 });
 
-test('changeLines: files first, then the commands', () => {
-	assert.deepEqual(changeLines([change], [{argv: ['postfix', 'check']}]), [
+test('changeLines: notes, files, then the commands', () => {
+	assert.deepEqual(changeLines([change], [{argv: ['postfix', 'check']}], ['a note']), [
+		'· a note',
+		'',
 		'══ modify /etc/dovecot/conf.d/10-master.conf',
 		'--- a/etc/x',
 		'+++ b/etc/x',
@@ -115,7 +127,32 @@ test('changeLines: files first, then the commands', () => {
 		'-old',
 		'+new',
 		'',
-		'══ commands it will run',
+		'══ what it will run',
 		'$ postfix check',
 	]);
+});
+
+test('at 80x24 nothing is cut: long SQL, long file lists and a long reason wrap, and page', async () => {
+	const reason = `access denied for database user mailuser over the Unix socket /run/mysqld/mysqld.sock (as Dovecot): check the database user and password (--db-create creates a missing user but never changes an existing one's password)`;
+	const files = Array.from({length: 6}, (_, i) => ({path: `/etc/postfix/mysql-virtual-mailbox-domains-${'x'.repeat(40)}-${i}.cf`, action: 'create' as const, diff: '+x\n'}));
+	const sql = "SQL> INSERT INTO `mailserver`.virtual_users (domain_id, email, password) SELECT id, 'test@example.test', '***' FROM `mailserver`.virtual_domains WHERE name = 'example.test' LIMIT 1;";
+	const failed: StageResult = {id: 'database', status: 'fail', changes: files, commands: [sql], message: `${reason}\n${'details '.repeat(30)}`};
+	const views = [
+		render(<StageResultView stage={stage} trail={trail} result={failed} dryRun={false} next="summary" rows={22} columns={80} onNext={() => {}} />),
+		render(<StageScreen stage={stage} trail={trail} changes={files} commands={[{argv: [sql]}]} notes={[reason]} dryRun={false} rows={22} columns={80} onChoice={() => {}} />),
+	];
+	for (const view of views) {
+		const frame = await until(view.lastFrame, text => text.includes('lines 1–'));
+		const lines = frame.split('\n');
+		assert.ok(lines.length <= 22, `${lines.length} rows`);
+		for (const line of lines) {
+			assert.ok(!line.endsWith('…'), line);
+			assert.ok([...line].length <= 80, line);
+		}
+		view.unmount();
+	}
+	// The reason is whole, first, before what to do.
+	const first = views[0]!.lastFrame()!;
+	assert.match(first, /✘ FAIL\naccess denied for database user mailuser over the Unix socket\n {2}\/run\/mysqld\/mysqld\.sock \(as Dovecot\): check the database user and password\n {2}\(--db-create creates a missing user but never changes an existing one's\n {2}password\)\n/);
+	assert.match(first, /\nWhat to do: fix the cause above, then run: mail-setup database\n[^]*lines 1–/, 'what to do is on the first page');
 });

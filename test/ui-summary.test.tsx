@@ -3,7 +3,7 @@ import {test} from 'node:test';
 import {render} from 'ink-testing-library';
 import {StartScreen} from '../source/ui/StartScreen.tsx';
 import {Summary, type SummaryItem} from '../source/ui/Summary.tsx';
-import {keys, tick} from './ui-keys.ts';
+import {keys, tick, until} from './ui-keys.ts';
 
 const items: SummaryItem[] = [
 	{id: 'database', status: 'pass', message: 'connected', done: true},
@@ -12,7 +12,7 @@ const items: SummaryItem[] = [
 ];
 
 test('the summary: every stage with its mark, backups, undo, DNS and the relay check', () => {
-	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" domain="example.test" fqdn="mail.example.test" />);
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" domain="example.test" fqdn="mail.example.test" columns={80} />);
 	const frame = lastFrame()!;
 	assert.match(frame, /Failed: 1 passed, 1 failed, 1 skipped/);
 	assert.match(frame, /✔ database +already done/);
@@ -27,16 +27,24 @@ test('the summary: every stage with its mark, backups, undo, DNS and the relay c
 	unmount();
 });
 
-test('a dry run summary says nothing was changed', () => {
-	const {lastFrame, unmount} = render(<Summary items={items.slice(0, 1)} dryRun domain="example.test" fqdn="mail.example.test" />);
-	assert.match(lastFrame()!, /Done: 1 passed/);
+test('a dry run summary says what would change and that nothing was changed, and never "passed"', () => {
+	const planned: SummaryItem[] = [
+		{id: 'database', status: 'planned', message: 'would run 3 SQL statements', wouldChange: true},
+		{id: 'lda', status: 'planned', message: 'already done: nothing would change', done: true},
+		{id: 'postfix', status: 'planned', message: 'would change 2 files', wouldChange: true},
+	];
+	const {lastFrame, unmount} = render(<Summary items={planned} dryRun domain="example.test" fqdn="mail.example.test" columns={80} />);
+	assert.match(lastFrame()!, /^Dry run: 2 stages would change something, 1 would not; nothing was changed$/m);
+	assert.match(lastFrame()!, /○ database +would run 3 SQL statements/);
+	assert.match(lastFrame()!, /○ lda +already done/);
 	assert.match(lastFrame()!, /dry run: nothing was changed/);
+	assert.doesNotMatch(lastFrame()!, /\bPASS\b|\bpassed\b/);
 	assert.doesNotMatch(lastFrame()!, /mail-setup undo/);
 	unmount();
 });
 
 test('under --root, the undo command names the tree', () => {
-	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" domain="example.test" fqdn="mail.example.test" />);
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" domain="example.test" fqdn="mail.example.test" columns={80} />);
 	assert.match(lastFrame()!, /Undo this run: mail-setup undo --root \/t/);
 	unmount();
 });
@@ -64,12 +72,35 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 	assert.match(frame, /not root/);
 	assert.match(frame, /Dovecot 2\.3\.19\.1/);
 	assert.match(frame, /MariaDB not found/);
-	assert.match(frame, /OpenSSL …/);
+	assert.match(frame, /OpenSSL checking/);
 	assert.match(frame, /lda +✔ already done/);
 	assert.match(frame, /postfix +to do/);
 	assert.match(frame, /database +– not run/);
 	stdin.write(keys.enter);
 	await tick();
 	assert.equal(choice, 'start');
+	unmount();
+});
+
+test('the start screen in a short terminal: the stage list scrolls with the cursor and says so', async () => {
+	const ids = ['database', 'dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission', 'reload', 'check'] as const;
+	const {stdin, lastFrame, unmount} = render(
+		<StartScreen
+			dryRun
+			root="/"
+			isRoot
+			versions={{Dovecot: '2.3.19.1', Postfix: '3.7.11', MariaDB: '10.11.6', OpenSSL: '3.0.15'}}
+			stages={ids.map(id => ({id, title: id, state: 'todo' as const}))}
+			onChoice={() => {}}
+			rows={16}
+			columns={80}
+		/>,
+	);
+	let frame = lastFrame()!;
+	assert.match(frame, /stages 1–4 of 11 · ↑\/↓/);
+	assert.ok(frame.split('\n').length <= 16, frame);
+	stdin.write(keys.down.repeat(6));
+	frame = await until(lastFrame, text => text.includes('stages 5–8 of 11'));
+	assert.match(frame, /▸ dovecot-ssl/);
 	unmount();
 });

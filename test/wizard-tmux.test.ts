@@ -1,19 +1,22 @@
-// The whole wizard in a real terminal: tmux at 80x30 runs the built CLI on a copy of a stock
-// Debian 12 tree in --dry-run; an operator who only presses Enter (and types passwords) must reach
-// the summary with exit 0, every stage marked, "dry run" said, no password on screen, tree untouched.
+// The whole wizard in a real terminal: tmux at 80x24 runs the built CLI in --dry-run on a copy of a stock
+// Debian 12 /etc, and a person's keys arrive as a terminal sends them: several keys in one read (send-keys
+// with several keys, -l text), a password pasted with its newline (paste-buffer, plain and bracketed),
+// Ctrl-U. Every screen is captured: no line may end cut off with "…", no password may show, a dry run never
+// says PASS; the tree is untouched; the exit code is 0.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {STAGE_IDS} from '../source/types.ts';
-import {makeStockTree} from './helpers/stock.ts';
 
-const socket = `mail-setup-test-${process.pid}`;
+const socket = `mail-setup-tui-${process.pid}`;
 const session = 'wizard';
-const password = 'Tmux-Secret-9';
+const DB_PASSWORD = 'Db-Secret-7';
+const TEST_PASSWORD = 'Test-Secret-9';
 const env = {...process.env};
 delete env.CI; // the wizard is for people: CI means the headless path
 delete env.NO_COLOR;
@@ -23,6 +26,21 @@ function tmux(...args: string[]): string {
 }
 
 const screen = () => tmux('capture-pane', '-p', '-t', session);
+const spinning = (text: string) => /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(text);
+
+/** A stock Debian 12 /etc (Dovecot, Postfix, users) from the cached root, which is never changed. */
+function stockTree(): string {
+	const from = '/var/cache/mail-setup-test/roots/12/etc';
+	if (!fs.existsSync(path.join(from, 'dovecot/dovecot.conf'))) throw new Error(`no Debian 12 root at ${from}: run bash test/setup/roots.sh`);
+	const root = fs.mkdtempSync(path.join(os.tmpdir(), `mail-setup-tui-tree-${process.pid}-`));
+	for (const name of ['dovecot', 'postfix', 'passwd', 'group', 'mailname']) {
+		fs.cpSync(path.join(from, name), path.join(root, 'etc', name), {recursive: true, preserveTimestamps: true, verbatimSymlinks: true});
+	}
+	fs.mkdirSync(path.join(root, 'etc/ssl/certs'), {recursive: true});
+	fs.mkdirSync(path.join(root, 'etc/ssl/private'), {mode: 0o700});
+	fs.mkdirSync(path.join(root, 'var/mail'), {recursive: true});
+	return root;
+}
 
 /** Content, mode and owner of every file below dir. */
 function fingerprint(dir: string): string {
@@ -40,24 +58,68 @@ function fingerprint(dir: string): string {
 	return hash.digest('hex');
 }
 
-async function waitFor(test: (text: string) => boolean, ms: number): Promise<string | undefined> {
+/** Every distinct screen seen, kept to check them all at the end. */
+const seen = new Set<string>();
+
+async function waitFor(test: (text: string) => boolean, ms = 10_000): Promise<string> {
 	const end = Date.now() + ms;
-	while (Date.now() < end) {
+	for (;;) {
 		const text = screen();
+		seen.add(text);
 		if (test(text)) return text;
+		if (Date.now() > end) throw new Error(`the screen never matched:\n${text}`);
 		await sleep(20);
 	}
-	return undefined;
 }
 
-let tree: string;
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+/** Keys as a person presses them; `presses` counts each, a run of value characters not at all. */
+let presses = 0;
+function keys(...names: string[]): void {
+	presses += names.length;
+	tmux('send-keys', '-t', session, ...names);
+}
+const typed = (text: string) => tmux('send-keys', '-t', session, '-l', text);
+/** A paste of text ending in a newline: its newline is the one press. */
+function paste(text: string, bracketed: boolean): void {
+	presses += 1;
+	tmux('set-buffer', '-b', 'pw', text);
+	tmux('paste-buffer', '-d', '-b', 'pw', '-t', session, ...(bracketed ? ['-p'] : []));
+}
 
-before(async () => {
+/** Start the wizard; with raw, everything it writes to the terminal is kept there too (script(1)). */
+function launch(tree: string, raw?: string): number {
+	presses = 0;
+	const command = `node bin/mail-setup.js --dry-run --root ${tree} --fqdn mail.example.test`;
+	tmux('send-keys', '-t', session, '-l', `clear; ${raw ? `script -qfec '${command}' ${raw}` : command}; echo EXIT=$?`);
+	tmux('send-keys', '-t', session, 'Enter');
+	return Date.now();
+}
+
+/** Bracketed paste was on while the wizard ran and is off after it, whatever way it ended. */
+function pasteModeRestored(raw: string): void {
+	const modes = [...fs.readFileSync(raw, 'latin1').matchAll(/\x1b\[\?2004([hl])/g)].map(match => match[1]);
+	assert.equal(modes[0], 'h', 'bracketed paste is asked for');
+	assert.equal(modes.at(-1), 'l', 'and turned off at the end');
+}
+
+/** What every screen of a dry run must be: whole lines, no secret, no verdict of a run that did not happen. */
+function checkScreens(history: string): void {
+	for (const text of [...seen, history]) {
+		for (const line of text.split('\n')) assert.ok(!line.trimEnd().endsWith('…'), `a line cut off:\n${line}\nin:\n${text}`);
+		assert.ok(!text.includes(DB_PASSWORD) && !text.includes(TEST_PASSWORD), `a password on screen:\n${text}`);
+		assert.ok(!text.includes('not for the next field'), 'what followed a pasted line went nowhere');
+		assert.doesNotMatch(text, /\bPASS\b|\bpassed\b/, 'a dry run never says it passed');
+	}
+}
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+let tree: string;
+
+before(() => {
 	if (!hasTmux) return;
 	if (!fs.existsSync('dist/cli.js')) execFileSync(process.execPath, ['scripts/build.js'], {stdio: 'inherit'});
-	tree = await makeStockTree(12);
-	tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '30', 'bash --norc --noprofile');
+	tree = stockTree();
+	tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', 'bash --norc --noprofile');
 	tmux('set-option', '-t', session, 'history-limit', '10000');
 });
 
@@ -66,48 +128,105 @@ after(() => {
 	if (tree) fs.rmSync(tree, {recursive: true, force: true});
 });
 
-test('Enter through the whole dry run in a real 80x30 terminal', {skip: !hasTmux && 'tmux is not installed'}, async t => {
-	const before = fingerprint(tree);
-	const seen: string[] = [];
-	tmux('send-keys', '-t', session, '-l', `clear; node bin/mail-setup.js --dry-run --root ${tree} --fqdn mail.example.test; echo EXIT=$?`);
-	const started = Date.now();
-	tmux('send-keys', '-t', session, 'Enter');
-	const first = await waitFor(text => text.includes('Stages, in order'), 5000);
-	const firstScreenMs = Date.now() - started;
-	assert.ok(first, `no start screen:\n${screen()}`);
-	seen.push(first);
-	t.diagnostic(`first screen after ${firstScreenMs} ms`);
-	assert.ok(firstScreenMs < 2000, `first screen took ${firstScreenMs} ms`);
-	assert.match(first, /dry run/);
+test('a person at 80x24: typo fixed with three Backspaces in one read, Ctrl-U, pasted passwords, `a` to the summary', {skip: !hasTmux && 'tmux is not installed'}, async t => {
+	const untouched = fingerprint(tree);
+	const raw = path.join(tree, '..', `mail-setup-tui-raw-${process.pid}`);
+	const started = launch(tree, raw);
+	const first = await waitFor(text => text.includes('Stages, in order') && !text.includes('checking'));
+	t.diagnostic(`start screen settled after ${Date.now() - started} ms`);
+	assert.match(first, /Enter start \(each stage asks first\) · a start and go through all stages · q quit/);
+	keys('a');
 
-	// Press Enter whenever the screen waits for it; type the passwords when asked.
-	const typed = new Set<string>();
-	let last = '';
-	for (let step = 0; step < 200; step++) {
-		const text = (await waitFor(text => text !== last && !/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(text), 10_000)) ?? screen();
-		seen.push(text);
-		if (text.includes('EXIT=')) break;
-		assert.match(text, /dry run/, `a screen without "dry run":\n${text}`);
-		const asking = text.match(/▸ (database password|test mailbox password):/);
-		if (asking && !typed.has(asking[1]!)) {
-			typed.add(asking[1]!);
-			tmux('send-keys', '-t', session, '-l', password);
-			await waitFor(text => text.includes(`▸ ${asking[1]}: ${'*'.repeat(password.length)}`), 3000);
-		}
-		await sleep(50); // a new screen takes its keys once React has run its effects
-		last = screen();
-		tmux('send-keys', '-t', session, 'Enter');
-	}
-	const end = screen();
-	if (process.env.DEBUG_TMUX) for (const text of seen) console.log(`----\n${text}`);
+	// FQDN: a fast typed chunk, then three Backspaces that arrive in one read.
+	await waitFor(text => text.includes('▸ FQDN: mail.example.test'));
+	typed('xyz');
+	await waitFor(text => text.includes('▸ FQDN: mail.example.testxyz'));
+	keys('BSpace', 'BSpace', 'BSpace');
+	let text = await waitFor(text => /▸ FQDN: mail\.example\.test *\n {2}Enter to accept/.test(text));
+	assert.doesNotMatch(text, /✘/, 'no complaint: no invisible character was inserted');
+	keys('Enter');
+
+	// Mail domain: Ctrl-U clears it, the same value typed again.
+	await waitFor(text => text.includes('▸ mail domain: example.test'));
+	keys('C-u');
+	await waitFor(text => /▸ mail domain: *\n {2}✘ mail domain is empty/.test(text));
+	typed('example.test');
+	keys('Enter');
+	// Postmaster, DB host, name, user: the defaults.
+	await waitFor(text => text.includes('▸ postmaster address:'));
+	keys('Enter', 'Enter', 'Enter', 'Enter');
+
+	// The DB password as a bracketed paste with a second line, which must not reach the (visible) next field;
+	// the test password pasted with its newline without brackets: one write, "pw\r".
+	await waitFor(text => text.includes('▸ database password:'));
+	paste(`${DB_PASSWORD}\nnot for the next field\n`, true);
+	text = await waitFor(text => text.includes('▸ test mailbox:'));
+	assert.match(text, /✔ database password: \*{8}\n▸ test mailbox: test@example\.test *\n/);
+	keys('Enter');
+	await waitFor(text => text.includes('▸ test mailbox password:'));
+	paste(`${TEST_PASSWORD}\n`, false);
+
+	// No more keys: every stage goes by itself, each verdict shown, to the summary, which exits.
+	const end = await waitFor(text => text.includes('EXIT='), 60_000);
+	const wall = Date.now() - started;
+	t.diagnostic(`presses besides typed values: ${presses}; launch to summary: ${wall} ms`);
 	const history = tmux('capture-pane', '-p', '-S', '-', '-t', session);
 	assert.match(end, /EXIT=0/, end);
-	assert.match(end, /Still to do by you/);
-	assert.match(end, /dry run: nothing was changed/);
-	// A dry run passes nothing: every stage is planned (○) or skipped (–).
-	for (const id of STAGE_IDS) assert.match(end, new RegExp(`^[○–] ${id} `, 'm'), `${id} has no mark:\n${end}`);
-	assert.deepEqual([...typed].sort(), ['database password', 'test mailbox password']);
-	assert.ok(seen.some(text => /══ (create|modify) \/etc\//.test(text)), 'diffs were shown');
-	for (const text of [...seen, history]) assert.ok(!text.includes(password), `the password is on screen:\n${text}`);
-	assert.equal(fingerprint(tree), before, 'the tree was not touched');
+	assert.match(history, /^Dry run: (\d+) stages would change something, (\d+) would not; nothing was changed$/m);
+	for (const id of STAGE_IDS) assert.match(history, new RegExp(`^○ ${id} `, 'm'), `${id} has no mark:\n${history}`);
+	assert.ok([...seen].some(text => /Stage \d+ of 11: \S+/.test(text) && /[○✔] \w/.test(text)), 'verdicts were shown on the way');
+	assert.ok(presses <= 20, `${presses} presses`);
+	checkScreens(history);
+	pasteModeRestored(raw);
+	fs.rmSync(raw);
+	assert.equal(fingerprint(tree), untouched, 'the tree was not touched');
+});
+
+test('step by step: Enter on every screen, diffs shown, the summary; exit 0', {skip: !hasTmux && 'tmux is not installed'}, async t => {
+	seen.clear();
+	tmux('send-keys', '-t', session, '-l', 'clear');
+	tmux('send-keys', '-t', session, 'Enter');
+	tmux('clear-history', '-t', session);
+	const untouched = fingerprint(tree);
+	const started = launch(tree);
+	await waitFor(text => text.includes('Stages, in order') && !text.includes('checking'));
+	let last = screen();
+	for (let step = 0; step < 100 && !last.includes('EXIT='); step++) {
+		const asked = /▸ (database|test mailbox) password: *\n/.exec(last);
+		if (asked) {
+			const password = asked[1] === 'database' ? DB_PASSWORD : TEST_PASSWORD;
+			typed(password);
+			last = await waitFor(text => text.includes(`▸ ${asked[1]} password: ${'*'.repeat(password.length)}`));
+		}
+		await sleep(50); // a new screen takes its keys once React has run its effects
+		keys('Enter');
+		// The next settled screen: changed, no spinner turning.
+		const before = last;
+		last = await waitFor(text => text !== before && !spinning(text), 30_000);
+	}
+	t.diagnostic(`step by step: ${presses} presses, ${Date.now() - started} ms`);
+	const history = tmux('capture-pane', '-p', '-S', '-', '-t', session);
+	assert.match(last, /EXIT=0/, last);
+	assert.ok([...seen].some(text => /══ (create|modify) \/etc\//.test(text)), 'diffs were shown');
+	assert.ok([...seen].some(text => text.includes('○ PLANNED (dry run)')), 'verdicts were shown');
+	checkScreens(history);
+	assert.equal(fingerprint(tree), untouched, 'the tree was not touched');
+});
+
+test('Ctrl-C on a stage screen: exit 130, bracketed paste off again, nothing changed', {skip: !hasTmux && 'tmux is not installed'}, async () => {
+	const untouched = fingerprint(tree);
+	const raw = path.join(tree, '..', `mail-setup-tui-raw-${process.pid}`);
+	launch(tree, raw);
+	await waitFor(text => text.includes('Stages, in order'));
+	keys('Enter');
+	await waitFor(text => text.includes('▸ FQDN:'));
+	typed('\r\r\r\r\r\r\r\r\r');
+	await waitFor(text => text.includes('Stage 1 of 11') && text.includes('s skip'));
+	keys('C-c');
+	const end = await waitFor(text => text.includes('EXIT='));
+	assert.match(end, /EXIT=130/);
+	assert.match(tmux('capture-pane', '-p', '-S', '-', '-t', session), /^Dry run stopped: /m);
+	pasteModeRestored(raw);
+	fs.rmSync(raw);
+	assert.equal(fingerprint(tree), untouched);
 });

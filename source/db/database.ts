@@ -27,8 +27,9 @@ export interface CreateSpec extends DbTarget {
 	testPassword: string;
 }
 
-const SOCKET = '/run/mysqld/mysqld.sock';
-const PORT = 3306;
+// Debian's; MYSQL_UNIX_PORT and MYSQL_TCP_PORT move them, as they do for every MariaDB client (tests use that).
+const defaultSocket = () => process.env.MYSQL_UNIX_PORT || '/run/mysqld/mysqld.sock';
+const defaultPort = () => Number(process.env.MYSQL_TCP_PORT) || 3306;
 const CONNECT_TIMEOUT_MS = 5000;
 const START_HINT = 'start it: systemctl start mariadb (without systemd: mariadbd --user=mysql &)';
 const SHOW_LIMIT = 10;
@@ -50,8 +51,8 @@ export interface Route {
 
 // 'localhost' is the Unix socket to MySQL clients, which is how Dovecot connects; Postfix's chroot sends it to 127.0.0.1 over TCP.
 function routes(t: DbTarget): Route[] {
-	const port = t.port ?? PORT;
-	const socketPath = t.socketPath ?? SOCKET;
+	const port = t.port ?? defaultPort();
+	const socketPath = t.socketPath ?? defaultSocket();
 	const tcp = (host: string, as: string): Route => ({label: `${host}:${port} over TCP (${as})`, options: {host, port}, local: isLocal(host)});
 	if (t.host !== 'localhost') return [tcp(t.host, 'as Dovecot and Postfix')];
 	// Tried only after the socket answered, so a refusal here means networking is off, not the server.
@@ -59,7 +60,8 @@ function routes(t: DbTarget): Route[] {
 	return [{label: `Unix socket ${socketPath} (as Dovecot)`, options: {socketPath}, local: true}, postfix];
 }
 
-const isLocal = (host: string) => host === 'localhost' || host === '127.0.0.1' || host === '::1';
+/** Is the database host this machine, where MariaDB root can be reached over the Unix socket? */
+export const isLocal = (host: string) => host === 'localhost' || host === '127.0.0.1' || host === '::1';
 
 async function connect(route: Route, user: string, password: string, database?: string): Promise<Connection> {
 	const conn = await mysql.createConnection({...route.options, user, password, database, connectTimeout: CONNECT_TIMEOUT_MS, charset: 'utf8mb4'});
@@ -295,28 +297,78 @@ export function planCreate(spec: CreateSpec): string[] {
 	return steps(spec, '', '').map(step => step.shown + ';');
 }
 
-/**
- * As MariaDB root over the Unix socket (Debian lets OS root in by unix_socket, no password), creates whatever of
- * database, users, grants, tables, domain and test mailbox is missing. Drops and alters nothing.
- */
-export async function createDatabase(spec: CreateSpec, opts: {rootSocketPath?: string} = {}): Promise<DbReport> {
+/** MariaDB root over the Unix socket: Debian lets OS root in by unix_socket, with no password. */
+function rootWho(spec: CreateSpec, opts: {rootSocketPath?: string}): Who {
+	const socketPath = opts.rootSocketPath ?? spec.socketPath ?? defaultSocket();
+	return {route: {label: `Unix socket ${socketPath}`, options: {socketPath}, local: true}, user: 'root', database: spec.name, root: true};
+}
+
+export interface Inspection {
+	/** Why it could not look (no MariaDB here, not root, a remote host), in one sentence; then `missing` is empty. */
+	unknown?: string;
+	/** What --db-create would create, as its steps name it: 'database mailserver', 'user mailuser@localhost', … */
+	missing: string[];
+	/** The statements that would create exactly those (all of them when it could not look); secrets as ***. */
+	sql: string[];
+}
+
+/** Read-only: which of the steps --db-create takes are missing, asked as MariaDB root over the Unix socket. */
+export async function inspectDatabase(spec: CreateSpec, opts: {rootSocketPath?: string} = {}): Promise<Inspection> {
 	const bad = problem(spec);
-	if (bad) return {ok: false, message: bad, details: []};
+	if (bad) return {unknown: bad, missing: [], sql: []};
+	const all = steps(spec, '', '');
+	const blind = (unknown: string): Inspection => ({unknown, missing: [], sql: all.map(step => step.shown + ';')});
+	if (!isLocal(spec.host)) return blind(`the database host ${spec.host} is not this machine`);
+	const who = rootWho(spec, opts);
+	let conn: Connection;
+	try {
+		conn = await connect(who.route, 'root', '');
+	} catch (err) {
+		const e = err as {code?: string};
+		// No MariaDB on this machine at all (a laptop's dry run): say just that.
+		return blind(e.code === 'ENOENT' ? `no MariaDB answers here (no socket at ${who.route.label.replace('Unix socket ', '')})` : explain(err, who));
+	}
+	const out: Inspection = {missing: [], sql: []};
+	try {
+		for (const step of all) {
+			// A database or table that does not exist yet holds nothing: what depends on it is missing too.
+			const present = await step.present(conn).catch((err: {code?: string}) => {
+				if (err.code === 'ER_BAD_DB_ERROR' || err.code === 'ER_NO_SUCH_TABLE') return false;
+				throw err;
+			});
+			if (present) continue;
+			out.missing.push(step.what);
+			out.sql.push(step.shown + ';');
+		}
+	} catch (err) {
+		return blind(explain(err, who));
+	} finally {
+		await close(conn);
+	}
+	return out;
+}
+
+/**
+ * As MariaDB root over the Unix socket, creates whatever of database, users, grants, tables, domain and test
+ * mailbox is missing. Drops and alters nothing. `ran`: the statements it ran, secrets as ***.
+ */
+export async function createDatabase(spec: CreateSpec, opts: {rootSocketPath?: string} = {}): Promise<DbReport & {ran: string[]}> {
+	const bad = problem(spec);
+	if (bad) return {ok: false, message: bad, details: [], ran: []};
 	// The accounts made are user@localhost and user@127.0.0.1: useless for a server elsewhere.
 	if (!isLocal(spec.host)) {
-		return {ok: false, message: `--db-create works only on this machine's MariaDB (database host localhost), not ${spec.host}: create the database there by hand (--dry-run shows the SQL)`, details: []};
+		return {ok: false, message: `--db-create works only on this machine's MariaDB (database host localhost), not ${spec.host}: create the database there by hand (--dry-run shows the SQL)`, details: [], ran: []};
 	}
-	const socketPath = opts.rootSocketPath ?? spec.socketPath ?? SOCKET;
-	const route: Route = {label: `Unix socket ${socketPath}`, options: {socketPath}, local: true};
-	const who: Who = {route, user: 'root', database: spec.name, root: true};
+	const who = rootWho(spec, opts);
 	const secrets = [spec.password, spec.testPassword];
 	let conn: Connection;
 	try {
-		conn = await connect(route, 'root', '');
+		conn = await connect(who.route, 'root', '');
 	} catch (err) {
-		return failure(err, who, secrets);
+		return {...failure(err, who, secrets), ran: []};
 	}
 	const details: string[] = [];
+	const ran: string[] = [];
 	try {
 		for (const step of steps(spec, nativePasswordHash(spec.password), sha512Crypt(spec.testPassword))) {
 			if (await step.present(conn)) continue;
@@ -324,6 +376,7 @@ export async function createDatabase(spec: CreateSpec, opts: {rootSocketPath?: s
 			if (step.params.length) await conn.execute(step.sql, step.params);
 			else await conn.query(step.sql);
 			details.push(`created ${step.what}`);
+			ran.push(step.shown + ';');
 		}
 		// Never altered, so an existing mailbox keeps its password: say so when it is not the one given.
 		const [[row]] = await conn.execute<RowDataPacket[]>(`SELECT password FROM ${id(spec.name)}.virtual_users WHERE email = ?`, [spec.testUser]);
@@ -331,10 +384,9 @@ export async function createDatabase(spec: CreateSpec, opts: {rootSocketPath?: s
 			details.push(`test mailbox ${spec.testUser} existed with another password; left as it is`);
 		}
 	} catch (err) {
-		return failure(err, who, secrets, details);
+		return {...failure(err, who, secrets, details), ran};
 	} finally {
 		await close(conn);
 	}
-	const created = details.filter(line => line.startsWith('created ')).length;
-	return {ok: true, message: created ? `database ${spec.name}: created ${created} missing item(s)` : `database ${spec.name}: nothing to create`, details};
+	return {ok: true, message: ran.length ? `database ${spec.name}: created ${ran.length} missing item(s)` : `database ${spec.name}: nothing to create`, details, ran};
 }

@@ -1,9 +1,18 @@
-// A window onto a long diff: coloured lines, paged with ↑/↓, PgUp/PgDn (space), Home/End.
-import {Box, Text, useInput} from 'ink';
-import {useState} from 'react';
+// A window onto long text (a diff, a result, a failure): lines wrapped to the width, coloured, paged with
+// ↑/↓, PgUp/PgDn (Space), Home/End, and a position line whenever it does not fit.
+import {Box, Text} from 'ink';
+import {useRef, useState} from 'react';
 import {tint} from './theme.js';
+import {useKeys} from './useKeys.js';
+import {wrapLines} from './wrap.js';
 
-export function lineColor(line: string): {color?: string; bold?: boolean} {
+export interface LineStyle {
+	color?: string;
+	bold?: boolean;
+	dimColor?: boolean;
+}
+
+export function lineColor(line: string): LineStyle {
 	if (line.startsWith('+++') || line.startsWith('---')) return {bold: true};
 	if (line.startsWith('+')) return {color: tint('green')};
 	if (line.startsWith('-')) return {color: tint('red')};
@@ -15,46 +24,52 @@ export function lineColor(line: string): {color?: string; bold?: boolean} {
 
 export interface DiffViewProps {
 	lines: string[];
-	/** How many lines of the diff fit; one more is used for the position line. */
+	/** Rows the view may use, its position line included. */
 	height: number;
+	width: number;
 	/** Take the paging keys (false while another component has the keyboard). */
 	active?: boolean;
+	/** Colours of a line; default: a diff's. */
+	color?: (line: string) => LineStyle;
 }
 
-export function DiffView({lines, height, active = true}: DiffViewProps) {
-	const size = Math.max(1, height);
-	const last = Math.max(0, lines.length - size);
-	const [wanted, setOffset] = useState(0);
-	const offset = Math.min(wanted, last);
-	// Relative to the latest state: keys may come faster than Ink re-renders (a held PgDn).
-	const move = (by: number) => setOffset(now => Math.max(0, Math.min(last, Math.min(now, last) + by)));
-	useInput(
-		(input, key) => {
-			if (key.downArrow || input === 'j') move(1);
-			else if (key.upArrow || input === 'k') move(-1);
-			else if (key.pageDown || input === ' ') move(size - 1);
-			else if (key.pageUp) move(1 - size);
-			else if (key.home) setOffset(0);
-			else if (key.end) setOffset(last);
+export const scrollHelp = '↑/↓ PgUp/PgDn';
+
+export function DiffView({lines, height, width, active = true, color = lineColor}: DiffViewProps) {
+	const rows = wrapLines(lines, width);
+	const fits = rows.length <= Math.max(1, height);
+	// The position line takes a row only when there is something to scroll.
+	const size = fits ? rows.length : Math.max(1, height - 1);
+	const last = Math.max(0, rows.length - size);
+	const offset = useRef(0);
+	const [, setShown] = useState(0);
+	offset.current = Math.min(offset.current, last);
+	const move = (to: number) => {
+		offset.current = Math.max(0, Math.min(last, to));
+		setShown(offset.current);
+	};
+	useKeys(
+		key => {
+			const now = offset.current;
+			if (key.name === 'down' || (key.name === 'char' && key.char === 'j')) move(now + 1);
+			else if (key.name === 'up' || (key.name === 'char' && key.char === 'k')) move(now - 1);
+			else if (key.name === 'pageDown' || (key.name === 'char' && key.char === ' ')) move(now + size - 1);
+			else if (key.name === 'pageUp') move(now - size + 1);
+			else if (key.name === 'home') move(0);
+			else if (key.name === 'end') move(last);
 		},
-		{isActive: active},
+		{active},
 	);
-	const window = lines.slice(offset, offset + size);
-	const paged = lines.length > size;
+	const start = offset.current;
+	const window = rows.slice(start, start + size);
 	return (
 		<Box flexDirection="column">
-			{window.map((line, i) => (
-				<Text key={offset + i} wrap="truncate-end" {...lineColor(line)}>
-					{line === '' ? ' ' : line.replaceAll('\t', '    ')}
+			{window.map((row, i) => (
+				<Text key={start + i} {...color(lines[row.line]!)}>
+					{row.text === '' ? ' ' : row.text}
 				</Text>
 			))}
-			<Text dimColor wrap="truncate-end">
-				{lines.length === 0
-					? 'no file to change, no command to run'
-					: paged
-						? `lines ${offset + 1}–${offset + window.length} of ${lines.length} · ↑/↓ PgUp/PgDn to scroll`
-						: `${lines.length} line${lines.length === 1 ? '' : 's'}`}
-			</Text>
+			{fits ? undefined : <Text dimColor>{`lines ${start + 1}–${start + window.length} of ${rows.length} · ${scrollHelp}`}</Text>}
 		</Box>
 	);
 }

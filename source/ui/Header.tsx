@@ -4,7 +4,7 @@ import {tint} from './theme.js';
 
 export function Header({version, dryRun, step}: {version: string; dryRun: boolean; step?: string}) {
 	return (
-		<Text wrap="truncate-end">
+		<Text>
 			<Text bold>mail-setup {version}</Text>
 			{step ? ` · ${step}` : ''} ·{' '}
 			{dryRun ? (

@@ -1,9 +1,14 @@
-// One stage: what it will change (confirm), the spinner while it runs, and its verdict.
-import {Box, Text, useInput} from 'ink';
-import type {ChangeReport, Command, StageId, StageResult, Status} from '../types.js';
-import {DiffView} from './DiffView.js';
+// One stage: what it will change (confirm, or the stage's question), the spinner while it runs, its verdict.
+// Every text is wrapped to the width; what does not fit the terminal's height pages (./DiffView.tsx).
+import {Box, Text} from 'ink';
+import {Fragment} from 'react';
+import type {ChangeReport, Command, Offer, StageId, StageResult, Status} from '../types.js';
+import {DiffView, lineColor} from './DiffView.js';
+import {isChar} from './keys.js';
 import {Spinner} from './Spinner.js';
-import {markColor, marks, tint} from './theme.js';
+import {markColor, marks, tint, verdicts} from './theme.js';
+import {useKeys} from './useKeys.js';
+import {wrap} from './wrap.js';
 
 export interface TrailItem {
 	id: StageId;
@@ -53,13 +58,18 @@ export interface StageInfo {
 	title: string;
 }
 
+const titleOf = (stage: StageInfo) => `Stage ${stage.index + 1} of ${stage.total}: ${stage.id} · ${stage.title}`;
+
+/** Rows the heading takes: the trail, a blank row, the stage's title. */
+const headingRows = (stage: StageInfo, trail: TrailItem[], columns: number) => trailLines(trail, columns).length + 1 + wrap(titleOf(stage), columns).length;
+
 /** The top of every stage screen: where the run is, then which stage this is. */
 function Heading({stage, trail, columns}: {stage: StageInfo; trail: TrailItem[]; columns: number}) {
 	return (
 		<>
 			<Trail items={trail} width={columns} />
 			<Text> </Text>
-			<Text wrap="truncate-end">
+			<Text>
 				<Text bold>
 					Stage {stage.index + 1} of {stage.total}: {stage.id}
 				</Text>
@@ -70,21 +80,55 @@ function Heading({stage, trail, columns}: {stage: StageInfo; trail: TrailItem[];
 	);
 }
 
-/** The lines the confirm screen pages through: each file's diff, then the commands. */
-export function changeLines(changes: ChangeReport[], commands: Command[]): string[] {
-	const lines: string[] = [];
+/** A key and what it does, as the last line of a screen says it. */
+export type KeyHelp = [key: string, what: string];
+
+export const keyLineText = (help: KeyHelp[]) => help.map(([key, what]) => `${key} ${what}`).join(' · ');
+
+export function KeyLine({help}: {help: KeyHelp[]}) {
+	return (
+		<Text>
+			{help.map(([key, what], i) => (
+				<Fragment key={key}>
+					{i > 0 ? ' · ' : ''}
+					<Text bold>{key}</Text> {what}
+				</Fragment>
+			))}
+		</Text>
+	);
+}
+
+/** Wrapped text of known height: what is counted is what is shown. */
+function Wrapped({text, width, ...style}: {text: string; width: number; bold?: boolean; dimColor?: boolean; color?: string}) {
+	return <Text {...style}>{wrap(text, width).join('\n')}</Text>;
+}
+
+const isSql = (line: string) => line.startsWith('SQL> ');
+
+/** The lines the confirm screen pages through: the stage's notes, each file's diff, then the commands. */
+export function changeLines(changes: ChangeReport[], commands: Command[], notes: string[] = [], dryRun = false): string[] {
+	const lines: string[] = notes.map(note => `· ${note}`);
+	if (lines.length) lines.push('');
 	for (const change of changes) {
 		lines.push(`══ ${change.action} ${change.path}`, ...change.diff.trimEnd().split('\n'), '');
 	}
 	if (commands.length) {
-		lines.push('══ commands it will run');
-		for (const command of commands) lines.push(`$ ${command.argv.join(' ')}${command.why ? `   # ${command.why}` : ''}`);
+		lines.push(dryRun ? '══ what it would run' : '══ what it will run');
+		for (const command of commands) {
+			const text = command.argv.join(' ');
+			lines.push(`${isSql(text) ? '' : '$ '}${text}${command.why ? `   # ${command.why}` : ''}`);
+		}
 	}
+	if (changes.length === 0 && commands.length === 0) lines.push('no file to change, no command to run');
 	if (lines.at(-1) === '') lines.pop();
 	return lines;
 }
 
-export type Choice = 'apply' | 'skip' | 'quit';
+/** Notes dim, the rest as a diff colours it. */
+const pageColor = (line: string) => (line.startsWith('· ') ? {dimColor: true} : isSql(line) ? {bold: true} : lineColor(line));
+
+/** apply: this stage; all: this and every following one without asking; yes/no: the stage's question. */
+export type Choice = 'apply' | 'all' | 'skip' | 'quit' | 'yes' | 'no';
 
 export interface StageScreenProps {
 	stage: StageInfo;
@@ -92,38 +136,59 @@ export interface StageScreenProps {
 	changes: ChangeReport[];
 	commands: Command[];
 	notes: string[];
+	/** The stage asks before it does more (the database offer): yes or no instead of apply. */
+	offer?: Offer;
 	dryRun: boolean;
 	rows: number;
 	columns: number;
 	onChoice(choice: Choice): void;
 }
 
-export function StageScreen({stage, trail, changes, commands, notes, dryRun, rows, columns, onChoice}: StageScreenProps) {
-	useInput((input, key) => {
-		if (key.return || input === 'a') onChoice('apply');
-		else if (input === 's') onChoice('skip');
-		else if (input === 'q') onChoice('quit');
+export function StageScreen({stage, trail, changes, commands, notes, offer, dryRun, rows, columns, onChoice}: StageScreenProps) {
+	useKeys(key => {
+		if (offer) {
+			if (key.name === 'enter') onChoice(offer.default ? 'yes' : 'no');
+			else if (isChar(key, 'y')) onChoice('yes');
+			else if (isChar(key, 'n')) onChoice('no');
+			else if (isChar(key, 'q')) onChoice('quit');
+			return;
+		}
+		if (key.name === 'enter') onChoice('apply');
+		else if (isChar(key, 'a')) onChoice('all');
+		else if (isChar(key, 's')) onChoice('skip');
+		else if (isChar(key, 'q')) onChoice('quit');
 	});
-	const shownNotes = notes.slice(0, 3);
-	const trailHeight = trailLines(trail, columns).length;
-	const height = rows - trailHeight - shownNotes.length - 6;
+	const help: KeyHelp[] = offer
+		? [
+				['Enter', offer.default ? 'yes' : 'no'],
+				['y', 'yes'],
+				['n', 'no'],
+				['q', 'quit'],
+			]
+		: [
+				['Enter', dryRun ? 'go on' : 'apply'],
+				['a', dryRun ? 'go on through every following stage' : 'apply this and every following stage'],
+				['s', 'skip'],
+				['q', 'quit'],
+			];
+	const question = offer ? `? ${offer.question}` : '';
+	const fixed = headingRows(stage, trail, columns) + (question ? wrap(question, columns).length : 0) + 2 + wrap(keyLineText(help), columns).length;
 	return (
 		<Box flexDirection="column">
 			<Heading stage={stage} trail={trail} columns={columns} />
-			{shownNotes.map((note, i) => (
-				<Text key={i} dimColor wrap="truncate-end">
-					{'  '}
-					{note}
-				</Text>
-			))}
 			<Text> </Text>
-			<DiffView lines={changeLines(changes, commands)} height={height} />
+			<DiffView lines={changeLines(changes, commands, notes, dryRun)} height={rows - fixed} width={columns} color={pageColor} />
 			<Text> </Text>
-			<Text wrap="truncate-end">
-				<Text bold>Enter/a</Text> {dryRun ? 'go on (dry run: nothing is written)' : 'apply'} · <Text bold>s</Text> skip · <Text bold>q</Text> quit
-			</Text>
+			{question ? <Wrapped text={question} width={columns} bold color={tint('yellow')} /> : undefined}
+			<KeyLine help={help} />
 		</Box>
 	);
+}
+
+export interface Finished {
+	id: StageId;
+	status: Status;
+	message: string;
 }
 
 export interface StageRunningProps {
@@ -132,80 +197,107 @@ export interface StageRunningProps {
 	label: string;
 	/** Live output (reload, checks), newest last. */
 	lines: string[];
+	/** Applying every stage without asking: the verdicts so far, newest last. */
+	finished?: Finished[];
 	rows: number;
 	columns: number;
 }
 
-export function StageRunning({stage, trail, label, lines, rows, columns}: StageRunningProps) {
-	const room = Math.max(1, rows - trailLines(trail, columns).length - 5);
+/** One stage's verdict in a line: its mark, id and the first line of its message. */
+export const verdictLine = (item: Finished) => `${marks[item.status]} ${item.id}: ${item.message.split('\n')[0] ?? ''}`;
+
+export function StageRunning({stage, trail, label, lines, finished = [], rows, columns}: StageRunningProps) {
+	let room = Math.max(1, rows - headingRows(stage, trail, columns) - 2);
+	// The newest verdicts that fit, leaving the live output a few rows.
+	const verdicts: string[][] = [];
+	for (const item of [...finished].reverse()) {
+		const wrapped = wrap(verdictLine(item), columns);
+		if (wrapped.length > room - 3) break;
+		verdicts.unshift(wrapped);
+		room -= wrapped.length;
+	}
+	const live = lines.flatMap(line => wrap(`  ${line}`, columns)).slice(-room);
 	return (
 		<Box flexDirection="column">
 			<Heading stage={stage} trail={trail} columns={columns} />
-			<Text> </Text>
-			<Spinner label={label} />
-			{lines.slice(-room).map((line, i) => (
-				<Text key={i} dimColor wrap="truncate-end">
-					{'  '}
-					{line}
+			{verdicts.map((rowsOfItem, i) => (
+				<Text key={i} dimColor>
+					{rowsOfItem.join('\n')}
 				</Text>
 			))}
+			<Text> </Text>
+			<Spinner label={label} />
+			{live.length ? <Text dimColor>{live.join('\n')}</Text> : undefined}
 		</Box>
 	);
 }
 
-/** What the result screen pages through: changes, commands, message, checks with transcripts. */
+/**
+ * What the result screen pages through. A failure: the whole reason and what to do first, details after.
+ * Otherwise what changed, what ran, the message after its first line (the verdict line says that), checks.
+ */
 export function resultLines(result: StageResult, dryRun: boolean): string[] {
-	const lines: string[] = [];
+	const message = result.message ? result.message.split('\n') : [];
+	const details: string[] = [];
 	if (result.changes.length) {
-		lines.push(dryRun ? 'Would change:' : 'Changed:');
-		for (const change of result.changes) lines.push(`  ${change.action} ${change.path}`);
+		details.push(dryRun ? 'Would change:' : 'Changed:');
+		for (const change of result.changes) details.push(`  ${change.action} ${change.path}`);
 	}
 	if (result.commands.length) {
-		lines.push(dryRun ? 'Would run:' : 'Ran:');
-		for (const command of result.commands) lines.push(`  $ ${command}`);
+		details.push(dryRun ? 'Would run:' : 'Ran:');
+		for (const command of result.commands) details.push(`  ${isSql(command) ? '' : '$ '}${command}`);
 	}
-	if (result.message) lines.push(...result.message.split('\n').map(line => `  ${line}`));
-	for (const check of result.checks ?? []) {
-		lines.push(`  ${check.status === 'pass' ? '✔' : check.status === 'fail' ? '✘' : '?'} ${check.id}: ${check.message}`);
-		if (check.transcript) lines.push(...check.transcript.trimEnd().split('\n').map(line => `      ${line}`));
+	const check = (item: NonNullable<StageResult['checks']>[number]) => `${item.status === 'pass' ? '✔' : item.status === 'fail' ? '✘' : '?'} ${item.id}: ${item.message}`;
+	const checks = result.checks ?? [];
+	if (result.status !== 'fail') {
+		const lines = [...message.slice(1), ...details];
+		for (const item of checks) lines.push(check(item), ...item.transcript.trimEnd().split('\n').filter(Boolean).map(line => `    ${line}`));
+		return lines;
 	}
-	if (result.status === 'fail') {
-		lines.push('', 'What to do: nothing of this stage is left half-written (its backups were put back).', `Fix the cause above, then run this stage alone: mail-setup ${result.id}`);
-	}
-	return lines;
+	const failed = checks.filter(item => item.status === 'fail');
+	return [
+		...message,
+		...failed.map(check),
+		'',
+		`What to do: fix the cause above, then run: mail-setup ${result.id}`,
+		'Nothing of this stage is left half-written: its backups were put back.',
+		...(details.length || checks.length ? ['', 'Details:'] : []),
+		...details,
+		...checks.flatMap(item => [check(item), ...item.transcript.trimEnd().split('\n').filter(Boolean).map(line => `    ${line}`)]),
+	];
 }
-
-const verdicts: Record<Status, string> = {pass: 'PASS', fail: 'FAIL', skipped: 'SKIPPED', planned: 'PLANNED'};
 
 export interface StageResultViewProps {
 	stage: StageInfo;
 	trail: TrailItem[];
 	result: StageResult;
 	dryRun: boolean;
+	/** What Enter leads to. */
+	next: 'next stage' | 'summary';
 	rows: number;
 	columns: number;
-	onNext(choice: 'next' | 'quit'): void;
+	onNext(choice: 'next' | 'all' | 'quit'): void;
 }
 
-export function StageResultView({stage, trail, result, dryRun, rows, columns, onNext}: StageResultViewProps) {
-	useInput((input, key) => {
-		if (key.return) onNext('next');
-		else if (input === 'q') onNext('quit');
+export function StageResultView({stage, trail, result, dryRun, next, rows, columns, onNext}: StageResultViewProps) {
+	useKeys(key => {
+		if (key.name === 'enter') onNext('next');
+		else if (isChar(key, 'a') && next === 'next stage') onNext('all');
+		else if (isChar(key, 'q')) onNext('quit');
 	});
-	const height = rows - trailLines(trail, columns).length - 7;
+	const {status} = result;
+	const first = result.message.split('\n')[0] ?? '';
+	const verdict = `${marks[status]} ${verdicts[status]}${status !== 'fail' && first ? ` · ${first}` : ''}`;
+	const help: KeyHelp[] = [['Enter', next], ...(next === 'next stage' ? [['a', dryRun ? 'go on through every following stage' : 'apply every following stage'] as KeyHelp] : []), ['q', 'quit']];
+	const fixed = headingRows(stage, trail, columns) + 1 + wrap(verdict, columns).length + 1 + wrap(keyLineText(help), columns).length;
 	return (
 		<Box flexDirection="column">
 			<Heading stage={stage} trail={trail} columns={columns} />
 			<Text> </Text>
-			<Text bold color={tint(markColor[result.status])}>
-				{marks[result.status]} {verdicts[result.status]}
-				{dryRun && result.status === 'pass' ? ' (dry run: nothing was written)' : ''}
-			</Text>
-			<DiffView lines={resultLines(result, dryRun)} height={height} />
+			<Wrapped text={verdict} width={columns} bold color={tint(markColor[status])} />
+			<DiffView lines={resultLines(result, dryRun)} height={rows - fixed} width={columns} color={line => (line.startsWith('What to do') ? {bold: true} : {})} />
 			<Text> </Text>
-			<Text>
-				<Text bold>Enter</Text> {stage.index + 1 < stage.total ? 'next stage' : 'summary'} · <Text bold>q</Text> quit
-			</Text>
+			<KeyLine help={help} />
 		</Box>
 	);
 }

@@ -1,8 +1,12 @@
 // The first screen: what was found on the machine, dry run or live, and the stages with their state.
-import {Box, Text, useInput} from 'ink';
+import {Box, Text} from 'ink';
 import {useState} from 'react';
 import type {StageId} from '../types.js';
+import {isChar} from './keys.js';
+import {type KeyHelp, KeyLine, keyLineText} from './StageScreen.js';
 import {tint} from './theme.js';
+import {useKeys} from './useKeys.js';
+import {wrap} from './wrap.js';
 
 /** A found version, null when the program is missing, undefined while still asking. */
 export type Versions = Record<'Dovecot' | 'Postfix' | 'MariaDB' | 'OpenSSL', string | null | undefined>;
@@ -23,13 +27,17 @@ export interface StartScreenProps {
 	isRoot: boolean;
 	versions: Versions;
 	stages: StartStage[];
-	onChoice(choice: 'start' | 'quit'): void;
+	/** start: each stage asks first; all: apply every stage without asking (it still stops at a failure or a question). */
+	onChoice(choice: 'start' | 'all' | 'quit'): void;
 	/** Space on a stage marked done: run it again (or not) instead of passing it through. */
 	onToggle?(id: StageId): void;
+	/** Rows the screen may use: a stage list that does not fit scrolls with the cursor. */
+	rows?: number;
+	columns?: number;
 }
 
 const states: Record<EarlyState, {text: string; color?: string}> = {
-	checking: {text: 'checking…'},
+	checking: {text: 'checking'},
 	todo: {text: 'to do', color: 'cyan'},
 	done: {text: '✔ already done', color: 'green'},
 	skipped: {text: '– not run', color: 'yellow'},
@@ -40,50 +48,63 @@ const again = {text: '↻ run again', color: 'cyan'};
 function Version({name, value}: {name: string; value: string | null | undefined}) {
 	return (
 		<Text>
-			{name} {value === undefined ? <Text dimColor>…</Text> : value === null ? <Text color={tint('yellow')}>not found</Text> : <Text bold>{value}</Text>}
+			{name} {value === undefined ? <Text dimColor>checking</Text> : value === null ? <Text color={tint('yellow')}>not found</Text> : <Text bold>{value}</Text>}
 			{'   '}
 		</Text>
 	);
 }
 
-export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, onToggle}: StartScreenProps) {
+export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, onToggle, rows = Infinity, columns = 80}: StartScreenProps) {
 	const [cursor, setCursor] = useState(0);
 	const current = stages[Math.min(cursor, stages.length - 1)];
-	useInput((input, key) => {
-		if (key.return) onChoice('start');
-		else if (input === 'q') onChoice('quit');
-		else if (key.upArrow) setCursor(now => Math.max(0, now - 1));
-		else if (key.downArrow) setCursor(now => Math.min(stages.length - 1, now + 1));
-		else if (input === ' ' && current?.state === 'done') onToggle?.(current.id);
+	useKeys(key => {
+		if (key.name === 'enter') onChoice('start');
+		else if (isChar(key, 'a')) onChoice('all');
+		else if (isChar(key, 'q')) onChoice('quit');
+		else if (key.name === 'up') setCursor(now => Math.max(0, now - 1));
+		else if (key.name === 'down') setCursor(now => Math.min(stages.length - 1, now + 1));
+		else if (isChar(key, ' ') && current?.state === 'done') onToggle?.(current.id);
 	});
+	const start: KeyHelp[] = [
+		['Enter', 'start (each stage asks first)'],
+		['a', dryRun ? 'start and go through all stages' : 'start and apply all stages'],
+		['q', 'quit'],
+	];
+	const choose: KeyHelp[] = [['↑/↓', 'choose a stage'], ...(current?.state === 'done' ? [['Space', current.again ? 'keep it as done' : 'run it again'] as KeyHelp] : [])];
 	const width = Math.max(...stages.map(stage => stage.id.length)) + 2;
+	// Everything but the stage list: 9 rows and the key lines.
+	const room = Math.max(3, rows - 9 - wrap(keyLineText(start), columns).length - wrap(keyLineText(choose), columns).length);
+	const fits = stages.length <= room;
+	const size = fits ? stages.length : room - 1; // a row for "stages 3–10 of 11"
+	const first = Math.max(0, Math.min(cursor - Math.floor(size / 2), stages.length - size));
+	const shownStages = stages.slice(first, first + size);
 	return (
 		<Box flexDirection="column">
 			<Text> </Text>
-			<Text wrap="truncate-end">
+			<Text>
 				Mode:    {dryRun ? <Text color={tint('yellow')}>dry run: every change is shown, none is made</Text> : <Text color={tint('red')}>live: files are changed (backed up first)</Text>}
 			</Text>
-			<Text wrap="truncate-end">
+			<Text>
 				Target:  {root === '/' ? 'this machine (/)' : `the tree under ${root} (files only, no services)`}
 			</Text>
-			<Text wrap="truncate-end">
+			<Text>
 				User:    {isRoot ? 'root' : <Text color={dryRun ? undefined : tint('yellow')}>not root{dryRun ? '' : ': writing system files will fail'}</Text>}
 			</Text>
-			<Text wrap="truncate-end">
+			<Text>
 				Found:   <Version name="Dovecot" value={versions.Dovecot} />
 				<Version name="Postfix" value={versions.Postfix} />
 			</Text>
-			<Text wrap="truncate-end">
+			<Text>
 				{'         '}
 				<Version name="MariaDB" value={versions.MariaDB} />
 				<Version name="OpenSSL" value={versions.OpenSSL} />
 			</Text>
 			<Text> </Text>
 			<Text bold>Stages, in order:</Text>
-			{stages.map(stage => {
+			{shownStages.map(stage => {
 				const shown = stage.state === 'done' && stage.again ? again : states[stage.state];
 				return (
-					<Text key={stage.id} wrap="truncate-end">
+					<Text key={stage.id}>
 						{stage === current ? <Text bold>▸ </Text> : '  '}
 						{stage.id.padEnd(width)}
 						<Text color={shown.color && tint(shown.color)} dimColor={stage.state === 'checking'}>
@@ -93,10 +114,10 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 					</Text>
 				);
 			})}
+			{fits ? undefined : <Text dimColor>{`stages ${first + 1}–${first + size} of ${stages.length} · ↑/↓`}</Text>}
 			<Text> </Text>
-			<Text wrap="truncate-end">
-				<Text bold>↑/↓</Text> move{current?.state === 'done' ? <> · <Text bold>Space</Text> {current.again ? 'keep as done' : 'run again'}</> : ''} · <Text bold>Enter</Text> start · <Text bold>q</Text> quit
-			</Text>
+			<KeyLine help={start} />
+			<KeyLine help={choose} />
 		</Box>
 	);
 }

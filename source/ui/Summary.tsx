@@ -1,7 +1,9 @@
 // The last screen: every stage's verdict, where the backups are, how to undo, what is left to do.
+// The program exits on it, so it is printed whole (the terminal keeps what scrolls off the top) and wrapped.
 import {Box, Text} from 'ink';
 import type {StageId, Status} from '../types.js';
 import {markColor, marks, tint} from './theme.js';
+import {wrap} from './wrap.js';
 
 export interface SummaryItem {
 	id: StageId;
@@ -9,6 +11,8 @@ export interface SummaryItem {
 	message: string;
 	/** Nothing to change: it was already done before this run. */
 	done?: boolean;
+	/** A dry run: it would write a file or run a command (output.ts's wouldChange). */
+	wouldChange?: boolean;
 }
 
 export interface SummaryProps {
@@ -22,30 +26,47 @@ export interface SummaryProps {
 	fqdn: string;
 	/** The operator quit or pressed Ctrl-C. */
 	interrupted?: boolean;
+	columns: number;
 }
 
-export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted}: SummaryProps) {
+/** The first line of the summary: how the run ended, in counts. A dry run never says passed. */
+export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = false): string {
 	const count = (status: Status) => items.filter(item => item.status === status).length;
-	const failed = count('fail') > 0;
+	const failed = count('fail');
+	if (!dryRun) return `${interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: ${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped`;
+	const would = items.filter(item => item.wouldChange).length;
+	const counts = [`${would} stage${would === 1 ? '' : 's'} would change something`, `${count('planned') - would} would not`];
+	if (failed) counts.push(`${failed} failed`);
+	if (count('skipped')) counts.push(`${count('skipped')} skipped`);
+	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${counts.join(', ')}; nothing was changed`;
+}
+
+export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted, columns}: SummaryProps) {
+	const failed = items.some(item => item.status === 'fail');
 	const width = Math.max(...items.map(item => item.id.length)) + 2;
+	const row = (text: string) => wrap(text, columns).join('\n');
 	return (
 		<Box flexDirection="column">
 			<Text> </Text>
 			<Text bold color={tint(interrupted ? 'yellow' : failed ? 'red' : 'green')}>
-				{interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: {count('pass')} passed, {count('fail')} failed, {count('skipped')} skipped
+				{row(verdictOf(items, dryRun, interrupted))}
 			</Text>
-			{items.map(item => (
-				<Text key={item.id} wrap="truncate-end">
-					<Text color={tint(markColor[item.status])}>{marks[item.status]}</Text> {item.id.padEnd(width)}
-					<Text dimColor>{item.done ? 'already done' : (item.message.split('\n')[0] ?? '')}</Text>
-				</Text>
-			))}
+			{items.map(item => {
+				const text = `${item.id.padEnd(width)}${item.done ? 'already done' : (item.message.split('\n')[0] ?? '')}`;
+				const [first, ...rest] = wrap(text, columns - 2, width);
+				return (
+					<Text key={item.id}>
+						<Text color={tint(markColor[item.status])}>{marks[item.status]}</Text> {first!.slice(0, width)}
+						<Text dimColor>{[first!.slice(width), ...rest.map(line => `  ${line}`)].join('\n')}</Text>
+					</Text>
+				);
+			})}
 			<Text> </Text>
 			{dryRun ? (
-				<Text color={tint('yellow')}>This was a dry run: nothing was changed. Run again without --dry-run to apply.</Text>
+				<Text color={tint('yellow')}>{row('This was a dry run: nothing was changed. Run again without --dry-run to apply.')}</Text>
 			) : backups ? (
-				<Text wrap="wrap">
-					Backups of every changed file: {backups}
+				<Text>
+					{row(`Backups of every changed file: ${backups}`)}
 					{'\n'}Undo this run: <Text bold>mail-setup undo{root === '/' ? '' : ` --root ${root}`}</Text>
 				</Text>
 			) : (
@@ -53,13 +74,11 @@ export function Summary({items, dryRun, backups, root = '/', domain, fqdn, inter
 			)}
 			<Text> </Text>
 			<Text bold>Still to do by you:</Text>
-			<Text> DNS MX   {domain}. MX 10 {fqdn}.</Text>
-			<Text> DNS SPF  {domain}. TXT "v=spf1 mx -all"</Text>
-			<Text> DNS PTR  the server's IP → {fqdn} (your hosting provider sets it)</Text>
-			<Text> From another machine, prove that the server refuses to relay:</Text>
-			<Text>
-				{'   '}npx mail-setup check --check-host {fqdn}
-			</Text>
+			<Text>{row(` DNS MX   ${domain}. MX 10 ${fqdn}.`)}</Text>
+			<Text>{row(` DNS SPF  ${domain}. TXT "v=spf1 mx -all"`)}</Text>
+			<Text>{row(` DNS PTR  the server's IP → ${fqdn} (your hosting provider sets it)`)}</Text>
+			<Text>{row(' From another machine, prove that the server refuses to relay:')}</Text>
+			<Text>{row(`   npx mail-setup check --check-host ${fqdn}`)}</Text>
 		</Box>
 	);
 }

@@ -10,6 +10,8 @@ export function tint(color: string): string | undefined {
 	return colorsOn() ? color : undefined;
 }
 
+export const verdicts: Record<Status, string> = {pass: 'PASS', fail: 'FAIL', skipped: 'SKIPPED', planned: 'PLANNED (dry run)'};
+
 export const marks: Record<Status | 'current' | 'pending', string> = {
 	pass: '✔',
 	fail: '✘',

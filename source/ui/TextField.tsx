@@ -1,0 +1,23 @@
+// A one-line text field: renders a Line (./line.ts) with its cursor; a secret shows one '*' per character.
+// It replaces ink-text-input, which applied one key per render (keys of one read were lost or inserted as
+// "\x7f\x7f", a pasted "pw\r" kept its CR); keys reach the field's owner through useKeys and ./line.ts.
+import {Text} from 'ink';
+import type {Line} from './line.js';
+
+export interface TextFieldProps {
+	line: Line;
+	secret?: boolean;
+}
+
+export function TextField({line, secret}: TextFieldProps) {
+	// Masked by what the field is, never by looking at its text.
+	const chars = secret ? [...line.value].map(() => '*') : [...line.value];
+	const cursor = Math.min(line.cursor, chars.length);
+	return (
+		<Text>
+			{chars.slice(0, cursor).join('')}
+			<Text inverse>{chars[cursor] ?? ' '}</Text>
+			{chars.slice(cursor + 1).join('')}
+		</Text>
+	);
+}
