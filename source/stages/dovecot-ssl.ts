@@ -14,6 +14,7 @@ export const dovecotSsl: Stage = {
 		const file = await editDovecot(ctx, confD('10-ssl.conf'), c => {
 			c.set([], 'ssl', 'required');
 			// Client preference, as Mozilla advises when every suite offered is strong: clients without AES hardware pick ChaCha20.
+			// The profile's DHE suites need a DH group (2.4 has none built in: "no shared cipher"); an operator's own stays.
 			if (dovecot === '2.4') {
 				c.set([], 'ssl_server_cert_file', cert);
 				c.set([], 'ssl_server_key_file', key);
