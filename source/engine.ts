@@ -116,7 +116,7 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		}
 		if (stage.run && !host.dryRun) {
 			const outcome = await stage.run(ctx);
-			result.commands.push(...outcome.commands);
+			result.commands = outcome.commands;
 			if (outcome.checks) result.checks = outcome.checks;
 			if (!outcome.ok) throw new Error(outcome.message);
 			notes.unshift(outcome.message);

@@ -1,21 +1,33 @@
 // The built CLI, run as an operator would: exit codes, bad input, dry run, rerun, JSON, undo.
 import assert from 'node:assert/strict';
-import {execFileSync, spawnSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {before, test} from 'node:test';
+import {inRootSync, mustInRoot, spawnInRoot, type Release} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
 
-const bin = path.resolve('bin/mail-setup.js');
+const repo = path.resolve('.');
+const bin = path.join(repo, 'bin/mail-setup.js');
 const secrets = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-secrets-'));
 const dbPasswordFile = path.join(secrets, 'db');
 fs.writeFileSync(dbPasswordFile, "db p'ass\"1 x\n", {mode: 0o600});
 
-function cli(args: string[], env: Record<string, string> = {}) {
-	const run = spawnSync(process.execPath, [bin, ...args], {encoding: 'utf8', env: {...process.env, CI: '1', NO_COLOR: '1', ...env}, timeout: 60_000});
-	return {code: run.status, stdout: run.stdout, stderr: run.stderr};
+/** The repo, and every existing absolute path in args (a file: its dir), seen at the same path in the root. */
+function bindsFor(args: string[]): string[] {
+	const paths = args.map(arg => arg.replace(/^--[a-z-]+=/, '')).filter(arg => arg.startsWith('/') && fs.existsSync(arg));
+	return [repo, ...new Set(paths.map(p => (fs.statSync(p).isDirectory() ? p : path.dirname(p))))];
+}
+
+/**
+ * The built CLI as an operator runs it on the release (Debian 12: Node 18), where the release's
+ * validators are (doveconf, postfix check): in an overlay of its root, the trees bound in.
+ */
+function cli(args: string[], env: Record<string, string> = {}, release: Release = 12) {
+	const run = inRootSync(release, ['node', bin, ...args], {binds: bindsFor(args), env: {CI: '1', NO_COLOR: '1', ...env}, timeout: 60_000});
+	return {code: run.exitCode, stdout: run.stdout, stderr: run.stderr};
 }
 
 /** Content, mode and owner of every file below dir: "untouched" means this does not change. */
@@ -118,10 +130,10 @@ test('apply on stock Debian 12, rerun changes no byte, undo restores the start',
 	const applied = fingerprint(root);
 	assert.notEqual(applied, start);
 	const dovecotEtc = path.join(root, 'etc/dovecot');
-	for (const p of execFileSync('find', [dovecotEtc], {encoding: 'utf8'}).trim().split('\n')) {
-		assert.equal(fs.statSync(p).mode & 0o007, 0, `${p} is not readable by others`);
+	for (const p of execFileSync('find', [dovecotEtc, '!', '-type', 'l'], {encoding: 'utf8'}).trim().split('\n')) {
+		assert.equal(fs.statSync(p).mode & 0o007, 0, `${p} is not readable by others`); // (links have no mode of their own)
 	}
-	const config = execFileSync('doveconf', ['-n', '-c', path.join(dovecotEtc, 'dovecot.conf')], {encoding: 'utf8'});
+	const config = mustInRoot(12, ['doveconf', '-n', '-c', path.join(dovecotEtc, 'dovecot.conf')], {binds: [root]});
 	for (const setting of [/inet_listener imap \{\n\s+port = 0/, /inet_listener imaps \{\n\s+port = 993\n\s+ssl = yes/, /inet_listener pop3s \{\n\s+port = 0/, /postmaster_address = postmaster@example.test/, /ssl = required/, /mail_location = maildir:\/var\/mail\/%d\/%n/, /first_valid_uid = 8/, /unix_listener \/var\/spool\/postfix\/private\/auth \{\n\s+group = postfix\n\s+mode = 0666\n\s+user = postfix/]) {
 		assert.match(config, setting);
 	}
@@ -187,26 +199,24 @@ test('a config it cannot parse fails with file and line, and changes nothing', (
 
 test('SIGINT while applying: exit 130, no temp file, every file whole', async () => {
 	const root = copyOf(stock12);
-	const {spawn} = await import('node:child_process');
-	const child = spawn(process.execPath, [bin, '--yes', '--root', root, '--fqdn', 'mail.example.test', ...fileStages], {
-		env: {...process.env, CI: '1', NO_COLOR: '1', MAIL_SETUP_DB_PASSWORD: 'pw1'},
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
+	const args = ['--yes', '--root', root, '--fqdn', 'mail.example.test', ...fileStages];
+	const {child, dispose} = spawnInRoot(12, ['node', bin, ...args], {binds: bindsFor(args), env: {CI: '1', NO_COLOR: '1', MAIL_SETUP_DB_PASSWORD: 'pw1'}, output: 'pipe'});
 	let out = '';
 	const code = await new Promise<number | null>(resolve => {
-		child.stdout.on('data', chunk => {
+		child.stdout!.on('data', chunk => {
 			out += chunk;
 			// Interrupt while the certificate stage makes its key, after earlier stages wrote files.
 			if (out.includes('dovecot-master')) child.kill('SIGINT');
 		});
 		child.on('exit', resolve);
 	});
+	dispose();
 	assert.equal(code, 130, out);
 	const leftovers = execFileSync('find', [root, '-name', '*.mail-setup-*'], {encoding: 'utf8'}).trim();
 	assert.equal(leftovers, '', 'no temp file left');
 	assert.ok(!fs.existsSync(path.join(root, 'var/backups/mail-setup/.lock')));
-	const dovecot = spawnSync('doveconf', ['-n', '-c', path.join(root, 'etc/dovecot/dovecot.conf')], {encoding: 'utf8'});
-	assert.equal(dovecot.status, 0, dovecot.stderr);
+	const dovecot = inRootSync(12, ['doveconf', '-n', '-c', path.join(root, 'etc/dovecot/dovecot.conf')], {binds: [root]});
+	assert.equal(dovecot.exitCode, 0, dovecot.stderr);
 	assert.equal(cli(['undo', '--root', root]).code, 0);
 	assert.equal(fingerprint(root), fingerprint(stock12), 'undo after an interrupt returns to the start');
 });
@@ -214,10 +224,10 @@ test('SIGINT while applying: exit 130, no temp file, every file whole', async ()
 for (const release of [12, 13] as const) {
 	test(`Debian ${release}: a rerun with no answers reads them back from the earlier run and changes nothing`, async () => {
 		const root = await makeStockTree(release);
-		const first = cli(['dovecot-sql', 'lda', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-name', 'mail_db', '--db-password-file', dbPasswordFile]);
+		const first = cli(['dovecot-sql', 'lda', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-name', 'mail_db', '--db-password-file', dbPasswordFile], {}, release);
 		assert.equal(first.code, 0, first.stdout + first.stderr);
 		assert.equal(JSON.parse(first.stdout).stages[0].changes.length > 0, true);
-		const again = cli(['dovecot-sql', 'lda', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test']);
+		const again = cli(['dovecot-sql', 'lda', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test'], {}, release);
 		assert.equal(again.code, 0, again.stdout + again.stderr);
 		for (const stage of JSON.parse(again.stdout).stages) assert.deepEqual(stage.changes, [], stage.id);
 	});
@@ -228,8 +238,9 @@ for (const release of [12, 13] as const) {
 		const root = await makeStockTree(release);
 		const args = ['certificate', 'dovecot-ssl', 'postfix', 'submission', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile];
 		// A server whose mail domain is also a local destination: it must come out.
-		execFileSync('postconf', ['-c', path.join(root, 'etc/postfix'), '-e', 'mydestination = $myhostname, example.test, localhost']);
-		const run = cli(args);
+		const postconf = (args: string[]) => mustInRoot(release, ['postconf', ...args], {binds: [root]});
+		postconf(['-c', path.join(root, 'etc/postfix'), '-e', 'mydestination = $myhostname, example.test, localhost']);
+		const run = cli(args, {}, release);
 		assert.equal(run.code, 0, run.stdout + run.stderr);
 		const cert = path.join(root, 'etc/ssl/certs/mail.example.test.crt');
 		const key = path.join(root, 'etc/ssl/private/mail.example.test.key');
@@ -243,14 +254,14 @@ for (const release of [12, 13] as const) {
 		assert.equal(modulus(['x509', '-in', cert, '-noout', '-modulus']), modulus(['rsa', '-in', key, '-noout', '-modulus']), 'key matches');
 		const dir = path.join(root, 'etc/postfix');
 		const hourAgo = new Date(Date.now() - 3_600_000); // postconf pauses on files younger than a second
-		for (const name of fs.readdirSync(dir)) fs.utimesSync(path.join(dir, name), hourAgo, hourAgo);
-		const entries = execFileSync('postconf', ['-c', dir, '-M', 'submission/inet'], {encoding: 'utf8'}).trim().split('\n');
+		for (const name of fs.readdirSync(dir)) fs.lutimesSync(path.join(dir, name), hourAgo, hourAgo);
+		const entries = postconf(['-c', dir, '-M', 'submission/inet']).trim().split('\n');
 		assert.equal(entries.length, 1, 'exactly one submission entry');
-		const options = execFileSync('postconf', ['-c', dir, '-P', 'submission/inet'], {encoding: 'utf8'});
+		const options = postconf(['-c', dir, '-P', 'submission/inet']);
 		for (const option of ['syslog_name = postfix/submission', 'smtpd_tls_security_level = encrypt', 'smtpd_sasl_auth_enable = yes', 'smtpd_client_restrictions = permit_sasl_authenticated,reject', 'smtpd_sasl_type = dovecot', 'smtpd_sasl_path = private/auth', 'smtpd_sasl_security_options = noanonymous', 'smtpd_recipient_restrictions = permit_sasl_authenticated,reject_non_fqdn_recipient,reject_unauth_destination']) {
 			assert.ok(options.includes(`submission/inet/${option}\n`), option);
 		}
-		const main = (name: string) => execFileSync('postconf', ['-c', dir, '-h', name], {encoding: 'utf8'}).trim();
+		const main = (name: string) => postconf(['-c', dir, '-h', name]).trim();
 		assert.equal(main('smtpd_tls_cert_file'), '/etc/ssl/certs/mail.example.test.crt');
 		assert.equal(main('smtpd_tls_key_file'), '/etc/ssl/private/mail.example.test.key');
 		assert.equal(main('smtpd_tls_auth_only'), 'yes');
@@ -261,7 +272,7 @@ for (const release of [12, 13] as const) {
 		assert.equal(fs.statSync(map).mode & 0o777, 0o640);
 		assert.match(fs.readFileSync(map, 'utf8'), /^hosts = 127.0.0.1$/m);
 		const before = fingerprint(root);
-		const again = cli(args);
+		const again = cli(args, {}, release);
 		assert.equal(again.code, 0);
 		for (const stage of JSON.parse(again.stdout).stages) assert.deepEqual(stage.changes, [], stage.id);
 		assert.equal(fingerprint(root), before, 'a rerun changes no byte');

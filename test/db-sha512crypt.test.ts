@@ -1,8 +1,9 @@
 // SHA512-CRYPT against the spec's vectors, glibc (through openssl passwd -6) and Dovecot itself (doveadm pw -t).
 import assert from 'node:assert/strict';
-import {execFileSync, spawnSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import {test} from 'node:test';
 import {randomSalt, sha512Crypt, verifySha512Crypt} from '../source/db/sha512crypt.ts';
+import {inRootSync} from './helpers/roots.ts';
 
 // From Ulrich Drepper's "Unix crypt using SHA-256 and SHA-512", the SHA-512 test vectors.
 const SPEC: [setting: string, password: string, hash: string][] = [
@@ -80,12 +81,12 @@ test('doveadm pw -t accepts our hashes with the {SHA512-CRYPT} prefix, and refus
 	for (const password of PASSWORDS) {
 		const hash = sha512Crypt(password);
 		// -t reads the password from stdin when it is not a terminal: no secret in argv.
-		const good = spawnSync('doveadm', ['pw', '-t', `{SHA512-CRYPT}${hash}`], {input: `${password}\n`, encoding: 'utf8'});
-		assert.equal(good.status, 0, `${password}: ${good.stderr}`);
+		const good = inRootSync(12, ['doveadm', 'pw', '-t', `{SHA512-CRYPT}${hash}`], {input: `${password}\n`});
+		assert.equal(good.exitCode, 0, `${password}: ${good.stderr}`);
 		assert.match(good.stdout, /\(verified\)/);
 	}
-	const wrong = spawnSync('doveadm', ['pw', '-t', `{SHA512-CRYPT}${sha512Crypt('right one')}`], {input: 'wrong one\n', encoding: 'utf8'});
-	assert.notEqual(wrong.status, 0);
+	const wrong = inRootSync(12, ['doveadm', 'pw', '-t', `{SHA512-CRYPT}${sha512Crypt('right one')}`], {input: 'wrong one\n'});
+	assert.notEqual(wrong.exitCode, 0);
 	assert.match(wrong.stderr, /mismatch/i);
 });
 

@@ -9,6 +9,7 @@ import mysql, {type Connection, type RowDataPacket} from 'mysql2/promise';
 import {checkDatabase, createDatabase, explain, nativePasswordHash, planCreate, validIdentifier, type CreateSpec, type DbReport} from '../source/db/database.ts';
 import {startMariaDB, type MariaDB} from './helpers/mariadb.ts';
 import {freePort as closedPort} from './helpers/ports.ts';
+import {inRootSync} from './helpers/roots.ts';
 
 // Spaces and both kinds of quotes and a backslash: the password that breaks naive quoting anywhere.
 const DB_PASSWORD = `p a'ss"w\\rd`;
@@ -111,11 +112,11 @@ test('the DB user (password with spaces and quotes) logs in over the socket and 
 
 test('the stored mailbox hash verifies with doveadm pw -t', async () => {
 	const [row] = await rows("SELECT password FROM mail_server.virtual_users WHERE email = 'test@example.com'");
-	const ok = spawnSync('doveadm', ['pw', '-t', `{SHA512-CRYPT}${row!.password}`], {input: `${TEST_PASSWORD}\n`, encoding: 'utf8'});
-	assert.equal(ok.status, 0, ok.stderr);
+	const ok = inRootSync(12, ['doveadm', 'pw', '-t', `{SHA512-CRYPT}${row!.password}`], {input: `${TEST_PASSWORD}\n`});
+	assert.equal(ok.exitCode, 0, ok.stderr);
 	assert.match(ok.stdout, /\(verified\)/);
-	const wrong = spawnSync('doveadm', ['pw', '-t', `{SHA512-CRYPT}${row!.password}`], {input: 'not it\n', encoding: 'utf8'});
-	assert.notEqual(wrong.status, 0);
+	const wrong = inRootSync(12, ['doveadm', 'pw', '-t', `{SHA512-CRYPT}${row!.password}`], {input: 'not it\n'});
+	assert.notEqual(wrong.exitCode, 0);
 });
 
 test('check: both routes, domains, mailbox count, the test mailbox and its scheme', async t => {

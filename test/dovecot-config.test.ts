@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import {execFileSync, spawnSync} from 'node:child_process';
+import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 import {ConfigParseError, DovecotConfig} from '../source/config/dovecot.ts';
+import {inRootSync, rootDir} from './helpers/roots.ts';
 
-// Debian 12's pristine Dovecot 2.3 files: read at test time, never copied into the repo.
-const STOCK = '/usr/share/dovecot';
-const noStock = fs.existsSync(`${STOCK}/conf.d/10-master.conf`) ? false : 'Debian dovecot-core is not installed here';
-const noDoveconf = noStock || (spawnSync('doveconf', ['--help']).error ? 'doveconf is not installed here' : false);
+// Debian 12's pristine Dovecot 2.3 files (from its root): read at test time, never copied into the repo.
+const STOCK = path.join(rootDir(12), 'usr/share/dovecot');
+/** Debian 12's doveconf -n on a config file of a temp dir. */
+const doveconf = (dir: string, config: string) => inRootSync(12, ['doveconf', '-n', '-c', config], {binds: [dir]});
 const stock = (name: string) => fs.readFileSync(path.join(STOCK, name), 'utf8');
 
 /** The lines of b that differ from a, for files whose edits keep the line count. */
@@ -44,7 +45,7 @@ function applyMaster(config: DovecotConfig): void {
 
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, 'gm'))?.length ?? 0;
 
-test('every stock Dovecot file round-trips byte for byte', {skip: noStock}, () => {
+test('every stock Dovecot file round-trips byte for byte', () => {
 	const files = ['.', 'conf.d', 'protocols.d'].flatMap(dir =>
 		fs.readdirSync(path.join(STOCK, dir)).filter(name => /\.(conf|ext|protocol)$/.test(name)).map(name => path.join(dir, name)),
 	);
@@ -70,7 +71,7 @@ test('handwritten oddities round-trip: CRLF, no final newline, tabs, trailing sp
 	}
 });
 
-test('10-master.conf: the step-4 edits land in place', {skip: noStock}, () => {
+test('10-master.conf: the step-4 edits land in place', () => {
 	const before = stock('conf.d/10-master.conf');
 	const config = DovecotConfig.parse(before, '10-master.conf');
 	applyMaster(config);
@@ -111,7 +112,7 @@ test('10-master.conf: the step-4 edits land in place', {skip: noStock}, () => {
 	assert.equal(config.get(['service auth', 'unix_listener /var/spool/postfix/private/auth'], 'user'), 'postfix');
 });
 
-test('10-master.conf: applying the same edits twice changes nothing', {skip: noStock}, () => {
+test('10-master.conf: applying the same edits twice changes nothing', () => {
 	const once = DovecotConfig.parse(stock('conf.d/10-master.conf'));
 	applyMaster(once);
 	const twice = DovecotConfig.parse(once.toString());
@@ -121,7 +122,7 @@ test('10-master.conf: applying the same edits twice changes nothing', {skip: noS
 	assert.equal(once.toString(), twice.toString());
 });
 
-test('10-master.conf after the edits: the real doveconf accepts it and reads the ports', {skip: noDoveconf}, () => {
+test('10-master.conf after the edits: the real doveconf accepts it and reads the ports', () => {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dovecot-config-'));
 	try {
 		const tree = path.join(dir, 'dovecot');
@@ -129,8 +130,8 @@ test('10-master.conf after the edits: the real doveconf accepts it and reads the
 		const config = DovecotConfig.parse(stock('conf.d/10-master.conf'));
 		applyMaster(config);
 		fs.writeFileSync(path.join(tree, 'conf.d/10-master.conf'), config.toString());
-		const run = spawnSync('doveconf', ['-n', '-c', path.join(tree, 'dovecot.conf')], {encoding: 'utf8'});
-		assert.equal(run.status, 0, run.stderr);
+		const run = doveconf(dir, path.join(tree, 'dovecot.conf'));
+		assert.equal(run.exitCode, 0, run.stderr);
 		// doveconf -n prints Dovecot syntax: read it back with the same parser.
 		const dump = DovecotConfig.parse(run.stdout, 'doveconf -n');
 		assert.equal(dump.get(['service imap-login', 'inet_listener imap'], 'port'), '0');
@@ -149,7 +150,7 @@ test('10-master.conf after the edits: the real doveconf accepts it and reads the
 	}
 });
 
-test('an uncommented block keeps its prose and empty placeholders commented (doveconf rejects `port =`)', {skip: noDoveconf}, () => {
+test('an uncommented block keeps its prose and empty placeholders commented (doveconf rejects `port =`)', () => {
 	const config = DovecotConfig.parse(stock('conf.d/10-master.conf'));
 	config.ensureSection(['service lmtp', 'inet_listener lmtp']);
 	const after = config.toString();
@@ -160,15 +161,15 @@ test('an uncommented block keeps its prose and empty placeholders commented (dov
 	try {
 		execFileSync('cp', ['-r', STOCK, `${dir}/d`]);
 		fs.writeFileSync(`${dir}/d/conf.d/10-master.conf`, config.toString());
-		const run = spawnSync('doveconf', ['-n', '-c', `${dir}/d/dovecot.conf`], {encoding: 'utf8'});
-		assert.equal(run.status, 0, run.stderr);
+		const run = doveconf(dir, `${dir}/d/dovecot.conf`);
+		assert.equal(run.exitCode, 0, run.stderr);
 		assert.equal(DovecotConfig.parse(run.stdout).get(['service lmtp', 'inet_listener lmtp'], 'port'), '24');
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
 	}
 });
 
-test('nested commented blocks are uncommented as a whole (10-tcpwrapper.conf)', {skip: noStock}, () => {
+test('nested commented blocks are uncommented as a whole (10-tcpwrapper.conf)', () => {
 	const before = stock('conf.d/10-tcpwrapper.conf');
 	const config = DovecotConfig.parse(before);
 	assert.equal(config.hasSection(['service tcpwrap']), false);
@@ -185,7 +186,7 @@ test('nested commented blocks are uncommented as a whole (10-tcpwrapper.conf)', 
 	assert.equal(config.get(['service tcpwrap', 'unix_listener login/tcpwrap'], 'group'), '$default_login_user');
 });
 
-test('10-auth.conf: switching from system to SQL auth changes exactly two lines', {skip: noStock}, () => {
+test('10-auth.conf: switching from system to SQL auth changes exactly two lines', () => {
 	const before = stock('conf.d/10-auth.conf');
 	const config = DovecotConfig.parse(before);
 	assert.deepEqual(
@@ -335,7 +336,7 @@ test('continued lines: get joins them, set makes one line, comment covers every 
 	assert.equal(other.get([], 'next'), '1');
 });
 
-test('a commented continued example: only its first line is a placeholder (dovecot-sql.conf.ext)', {skip: noStock}, () => {
+test('a commented continued example: only its first line is a placeholder (dovecot-sql.conf.ext)', () => {
 	const before = stock('dovecot-sql.conf.ext');
 	const config = DovecotConfig.parse(before);
 	config.set([], 'driver', 'mysql');

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 import {MainCf, MasterCf, removeFromList} from '../source/config/postfix.ts';
+import {inRootSync, rootDir} from './helpers/roots.ts';
 
-// Debian 12's pristine Postfix 3.7 files and the live ones: read at test time, never copied into the repo.
-const STOCK = '/usr/share/postfix';
-const noStock = fs.existsSync(`${STOCK}/master.cf.dist`) ? false : 'Debian postfix is not installed here';
-const noLive = fs.existsSync('/etc/postfix/main.cf') && fs.existsSync('/etc/postfix/master.cf') ? false : 'no /etc/postfix here';
-const noPostconf = noStock || noLive || (spawnSync('postconf', ['-d', 'mail_version']).error ? 'postconf is not installed here' : false);
+// Debian 12's pristine Postfix 3.7 files, from its root: the package's examples and the files its
+// postinst wrote ("live"). Read at test time, never copied into the repo.
+const STOCK = path.join(rootDir(12), 'usr/share/postfix');
+const LIVE = path.join(rootDir(12), 'etc/postfix');
 const read = (file: string) => fs.readFileSync(file, 'utf8');
 const stockMaster = () => read(`${STOCK}/master.cf.dist`);
 
@@ -43,8 +42,8 @@ const STOCK_BLOCK_END = '#  -o milter_macro_daemon_name=ORIGINATING\n# Choose on
 
 const ensureSubmission = (master: MasterCf) => master.ensure('submission', 'inet', FIELDS, OPTIONS);
 
-/** Run the real postconf on a directory holding the live main.cf (or the given one) and the given master.cf. */
-function postconf(master: string, args: string[], main = read('/etc/postfix/main.cf')): string {
+/** Debian 12's postconf on a directory holding the live main.cf (or the given one) and the given master.cf. */
+function postconf(master: string, args: string[], main = read(`${LIVE}/main.cf`)): string {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'postfix-config-'));
 	try {
 		for (const [name, text] of [['main.cf', main], ['master.cf', master]]) {
@@ -53,8 +52,8 @@ function postconf(master: string, args: string[], main = read('/etc/postfix/main
 			// Postfix sleeps while a config file is less than a second old (a guard against half-written files).
 			fs.utimesSync(file, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
 		}
-		const result = spawnSync('postconf', ['-c', dir, ...args], {encoding: 'utf8'});
-		assert.equal(result.status, 0, result.stderr);
+		const result = inRootSync(12, ['postconf', '-c', dir, ...args], {binds: [dir]});
+		assert.equal(result.exitCode, 0, result.stderr);
 		return result.stdout;
 	} finally {
 		fs.rmSync(dir, {recursive: true, force: true});
@@ -92,17 +91,17 @@ test('MainCf and MasterCf round-trip hand-made oddities byte for byte', () => {
 	}
 });
 
-test('the stock and live files round-trip byte for byte', {skip: noStock || noLive}, () => {
+test('the stock and live files round-trip byte for byte', () => {
 	for (const file of ['main.cf.dist', 'main.cf.debian']) assert.equal(MainCf.parse(read(`${STOCK}/${file}`)).toString(), read(`${STOCK}/${file}`));
 	assert.equal(MasterCf.parse(stockMaster()).toString(), stockMaster());
-	assert.equal(MainCf.parse(read('/etc/postfix/main.cf')).toString(), read('/etc/postfix/main.cf'));
-	assert.equal(MasterCf.parse(read('/etc/postfix/master.cf')).toString(), read('/etc/postfix/master.cf'));
+	assert.equal(MainCf.parse(read(`${LIVE}/main.cf`)).toString(), read(`${LIVE}/main.cf`));
+	assert.equal(MasterCf.parse(read(`${LIVE}/master.cf`)).toString(), read(`${LIVE}/master.cf`));
 });
 
 // ---- main.cf ----
 
-test('MainCf.get agrees with postconf -h for every setting in the live and stock main.cf', {skip: noPostconf}, () => {
-	for (const file of ['/etc/postfix/main.cf', `${STOCK}/main.cf.dist`, `${STOCK}/main.cf.debian`]) {
+test('MainCf.get agrees with postconf -h for every setting in the live and stock main.cf', () => {
+	for (const file of [`${LIVE}/main.cf`, `${STOCK}/main.cf.dist`, `${STOCK}/main.cf.debian`]) {
 		const text = read(file);
 		const main = MainCf.parse(text);
 		const names = [...text.matchAll(/^([a-z_]+)\s*=/gm)].map(match => match[1]);
@@ -123,8 +122,8 @@ test('MainCf.get joins continuation lines across comments and blank lines, as Po
 	assert.equal(MainCf.parse('#x = 1\n').get('x'), undefined);
 });
 
-test('MainCf.set replaces the definition in place', {skip: noLive}, () => {
-	const text = read('/etc/postfix/main.cf');
+test('MainCf.set replaces the definition in place', () => {
+	const text = read(`${LIVE}/main.cf`);
 	const main = MainCf.parse(text);
 	main.set('myhostname', 'mail.example.com');
 	const before = text.split('\n');
@@ -176,8 +175,8 @@ test('MainCf.remove comments out every definition, each physical line', () => {
 	assert.equal(main.toString(), '#x = 1\ny = 0\n#x = 2,\n\n#\t3\n');
 });
 
-test('postconf -h agrees with MainCf.get after the mission edits', {skip: noPostconf}, () => {
-	const main = MainCf.parse(read('/etc/postfix/main.cf'));
+test('postconf -h agrees with MainCf.get after the mission edits', () => {
+	const main = MainCf.parse(read(`${LIVE}/main.cf`));
 	main.set('smtpd_tls_cert_file', '/etc/ssl/certs/cloud.crt');
 	main.set('smtpd_tls_key_file', '/etc/ssl/private/cloud.key');
 	main.set('smtpd_tls_auth_only', 'yes');
@@ -198,7 +197,7 @@ test('postconf -h agrees with MainCf.get after the mission edits', {skip: noPost
 
 // ---- master.cf ----
 
-test('MasterCf.active reads the stock entries', {skip: noStock}, () => {
+test('MasterCf.active reads the stock entries', () => {
 	const master = MasterCf.parse(stockMaster());
 	assert.deepEqual(master.active('smtp', 'inet'), [{service: 'smtp', type: 'inet', fields: ['n', '-', 'y', '-', '-', 'smtpd'], args: []}]);
 	assert.deepEqual(master.active('relay', 'unix')[0].args, ['-o', 'syslog_name=postfix/$service_name']);
@@ -208,7 +207,7 @@ test('MasterCf.active reads the stock entries', {skip: noStock}, () => {
 	assert.deepEqual(master.active('cyrus', 'unix'), []);
 });
 
-test('ensure turns the stock commented submission block into the entry, in place', {skip: noStock}, () => {
+test('ensure turns the stock commented submission block into the entry, in place', () => {
 	const text = stockMaster();
 	const master = MasterCf.parse(text);
 	ensureSubmission(master);
@@ -225,7 +224,7 @@ test('ensure turns the stock commented submission block into the entry, in place
 	assert.doesNotMatch(result, /^#submission inet/m);
 });
 
-test('ensure is idempotent: a file that already has the entry stays byte-identical', {skip: noStock}, () => {
+test('ensure is idempotent: a file that already has the entry stays byte-identical', () => {
 	const master = MasterCf.parse(stockMaster());
 	ensureSubmission(master);
 	const once = master.toString();
@@ -242,7 +241,7 @@ test('ensure is idempotent: a file that already has the entry stays byte-identic
 	assert.equal(other.toString(), spaced);
 });
 
-test('ensure rewrites an active entry with other options in place', {skip: noStock}, () => {
+test('ensure rewrites an active entry with other options in place', () => {
 	const text = stockMaster() + 'submission inet n - y - - smtpd\n  -o syslog_name=old\n#  -o smtpd_tls_auth_only=yes\n  -o smtpd_tls_security_level=may\nafter     unix  -       -       y       -       -       smtp\n';
 	const master = MasterCf.parse(text);
 	ensureSubmission(master);
@@ -250,7 +249,7 @@ test('ensure rewrites an active entry with other options in place', {skip: noSto
 	assert.equal(master.toString(), stockMaster() + WANTED_LINES.join('\n') + '\n#  -o smtpd_tls_auth_only=yes\nafter     unix  -       -       y       -       -       smtp\n');
 });
 
-test('ensure keeps the first of two active entries and comments out the other', {skip: noStock}, () => {
+test('ensure keeps the first of two active entries and comments out the other', () => {
 	const duplicate = 'submission inet n - y - - smtpd\n  -o syslog_name=second\n';
 	const text = stockMaster() + 'submission inet n - - - - smtpd\n  -o syslog_name=first\nmiddle    unix  -       -       y       -       -       smtp\n' + duplicate;
 	const master = MasterCf.parse(text);
@@ -259,7 +258,7 @@ test('ensure keeps the first of two active entries and comments out the other', 
 	assert.equal(master.toString(), stockMaster() + WANTED_LINES.join('\n') + '\nmiddle    unix  -       -       y       -       -       smtp\n#submission inet n - y - - smtpd\n#  -o syslog_name=second\n');
 });
 
-test('ensure removes active -o lines stranded under the commented stock block', {skip: noStock}, () => {
+test('ensure removes active -o lines stranded under the commented stock block', () => {
 	// Someone uncommented the options but not the service line: Postfix hands them to the service above (smtp inet).
 	const text = stockMaster().replace('#  -o smtpd_sasl_auth_enable=yes\n', '  -o smtpd_sasl_auth_enable=yes\n');
 	assert.notEqual(text, stockMaster());
@@ -306,11 +305,11 @@ test('ensure refuses option values Postfix would split', () => {
 	assert.equal(master.toString(), '');
 });
 
-test('postconf sees exactly one submission entry with the wanted options, from every starting point', {skip: noPostconf}, () => {
+test('postconf sees exactly one submission entry with the wanted options, from every starting point', () => {
 	const stock = stockMaster();
 	const starts: Record<string, string> = {
 		stock,
-		live: read('/etc/postfix/master.cf'),
+		live: read(`${LIVE}/master.cf`),
 		otherOptions: stock + 'submission inet n - y - - smtpd\n  -o syslog_name=old\n  -o smtpd_tls_security_level=may\n',
 		duplicate: stock + 'submission inet n - - - - smtpd\n  -o syslog_name=a\nsubmission inet n - y - - smtpd\n  -o smtpd_sasl_auth_enable=no\n',
 		stranded: stock.replace('#  -o smtpd_sasl_auth_enable=yes\n', '  -o smtpd_sasl_auth_enable=yes\n'),

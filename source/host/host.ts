@@ -11,6 +11,8 @@ export interface FileInfo {
 	uid: number;
 	gid: number;
 	isDirectory: boolean;
+	/** Last modification (ms since the epoch); absent for a change a dry run only plans. */
+	mtimeMs?: number;
 }
 
 export interface RunResult {
@@ -104,11 +106,16 @@ export class Host {
 		if (pending) return {mode: pending.mode, uid: pending.uid, gid: pending.gid, isDirectory: pending.isDirectory};
 		try {
 			const s = await fs.lstat(this.real(target));
-			return {mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory()};
+			return {mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, isDirectory: s.isDirectory(), mtimeMs: s.mtimeMs};
 		} catch (error) {
 			if (isCode(error, 'ENOENT')) return undefined;
 			throw error;
 		}
+	}
+
+	/** The paths this run changed (in a dry run: would have changed), as on the target. */
+	changedPaths(): string[] {
+		return this.dryRun ? [...this.overlay.keys()] : this.journal.targets;
 	}
 
 	/** Every path below dir (dir included), depth first, targets not followed through symlinks. */

@@ -31,6 +31,11 @@ export class Journal {
 		return this.entries.length;
 	}
 
+	/** Every path this run changed so far (restored ones are forgotten). */
+	get targets(): string[] {
+		return this.entries.map(entry => entry.target);
+	}
+
 	/** Record the file as it is now, once per run: the first state is the one undo returns to. */
 	async save(target: string, file: string): Promise<void> {
 		if (this.seen.has(target)) return;

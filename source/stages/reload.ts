@@ -1,40 +1,111 @@
-// Restart Dovecot and reload Postfix (or start them), with systemd or without it.
+// Restart Dovecot and reload Postfix (or start them), with systemd or without it, and only when
+// needed: a rerun that changed nothing leaves both alone (every IMAP client of a busy server would
+// be disconnected for nothing).
 import {setTimeout as sleep} from 'node:timers/promises';
 import {lastLines} from '../engine.js';
 import type {Host} from '../host/host.js';
 import {running} from '../lock.js';
-import type {Command} from '../types.js';
+import type {Answers, Command} from '../types.js';
 import type {Stage} from './stage.js';
 
 const DOVECOT_PID = '/run/dovecot/master.pid';
+const POSTFIX_PID = '/var/spool/postfix/pid/master.pid';
 const CONFIGURE_INSTANCE = '/usr/lib/postfix/configure-instance.sh';
+
+/** What is known about one service when deciding. */
+export interface ServiceState {
+	running: boolean;
+	/** When the running service read its configuration (ms since the epoch), if known. */
+	loadedAt?: number;
+	/** Its files (config dir and the certificate pair it uses) that this run changed. */
+	changed: string[];
+	/** Its newest file and that file's mtime. */
+	newest?: {path: string; mtimeMs: number};
+}
+
+/** Why the service must be started, restarted or reloaded now; undefined: leave it alone. */
+export function reason(state: ServiceState): string | undefined {
+	if (!state.running) return 'not running';
+	if (state.changed.length > 0) return `changed by this run: ${state.changed.join(', ')}`;
+	if (state.newest && state.loadedAt !== undefined && state.newest.mtimeMs > state.loadedAt) {
+		return `${state.newest.path} is newer than the running configuration (an earlier run did not finish?)`;
+	}
+	return undefined;
+}
+
+/** The commands for both services, given their states; nothing when neither needs anything. */
+export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: boolean, configureInstance: boolean): Command[] {
+	const out: Command[] = [];
+	const forDovecot = reason(dovecot);
+	if (forDovecot) {
+		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot});
+		else {
+			// Listeners change with the config: Dovecot needs a restart, not a reload.
+			if (dovecot.running) out.push({argv: ['dovecot', 'stop'], why: forDovecot});
+			out.push({argv: ['dovecot'], why: forDovecot});
+		}
+	}
+	const forPostfix = reason(postfix);
+	if (forPostfix) {
+		// A stopped Postfix must be started: `postfix reload` exits 1 then. Debian 12's postfix.service
+		// stays "active" while its postfix@- instance is dead, so systemd must restart, not start it.
+		if (systemd) out.push({argv: ['systemctl', postfix.running ? 'reload' : 'restart', 'postfix'], why: forPostfix});
+		else if (postfix.running) out.push({argv: ['postfix', 'reload'], why: forPostfix});
+		else {
+			// Without systemd nothing copies /etc/hosts and friends into Postfix's chroot (Debian 12);
+			// since Debian 13 `postfix start` runs the script itself.
+			if (configureInstance) out.push({argv: [CONFIGURE_INSTANCE, '-'], why: forPostfix});
+			out.push({argv: ['postfix', 'start'], why: forPostfix});
+		}
+	}
+	return out;
+}
 
 async function systemd(host: Host): Promise<boolean> {
 	return (await host.info('/run/systemd/system'))?.isDirectory ?? false;
 }
 
-async function alive(host: Host, pidFile: string): Promise<boolean> {
+async function pidIn(host: Host, pidFile: string): Promise<number | undefined> {
 	const pid = Number((await host.read(pidFile))?.trim());
-	return pid > 0 && running(pid);
+	return pid > 0 && running(pid) ? pid : undefined;
 }
 
-/** What will run, given what runs now: a stopped Postfix must be started, not reloaded (that exits 1). */
-async function commands(host: Host): Promise<Command[]> {
-	if (await systemd(host)) {
-		return [{argv: ['systemctl', 'restart', 'dovecot']}, {argv: ['systemctl', 'reload-or-restart', 'postfix']}];
+/** When a process started, in ms since the epoch (from /proc: boot time + its start in clock ticks). */
+async function startedAt(host: Host, pid: number): Promise<number | undefined> {
+	const stat = await host.read(`/proc/${pid}/stat`);
+	const uptime = Number((await host.read('/proc/uptime'))?.split(' ')[0]);
+	const ticks = Number(stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+	if (!Number.isFinite(ticks) || !Number.isFinite(uptime)) return undefined;
+	return Date.now() - uptime * 1000 + ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** The service's files, and which of them this run changed. */
+async function files(host: Host, dir: string, answers: Answers): Promise<Pick<ServiceState, 'changed' | 'newest'>> {
+	const own = (target: string) => target.startsWith(`${dir}/`) || target === answers.cert || target === answers.key;
+	let newest: ServiceState['newest'];
+	for (const target of [...(await host.walk(dir)), answers.cert, answers.key]) {
+		const mtimeMs = (await host.info(target))?.mtimeMs;
+		if (mtimeMs !== undefined && (!newest || mtimeMs > newest.mtimeMs)) newest = {path: target, mtimeMs};
 	}
-	const out: Command[] = [];
-	if (await alive(host, DOVECOT_PID)) out.push({argv: ['dovecot', 'stop'], why: 'restart Dovecot: listeners change'});
-	out.push({argv: ['dovecot'], why: 'start Dovecot'});
-	if ((await host.probe(['postfix', 'status'])).exitCode === 0) out.push({argv: ['postfix', 'reload']});
-	else {
-		// Without systemd nothing copies /etc/hosts and friends into Postfix's chroot (Debian 12);
-		// since Debian 13 `postfix start` runs the script itself, which refuses to be called from outside.
-		const configure = await host.read(CONFIGURE_INSTANCE);
-		if (configure !== undefined && !configure.includes('internal script used by postfix')) out.push({argv: [CONFIGURE_INSTANCE, '-']});
-		out.push({argv: ['postfix', 'start']});
-	}
-	return out;
+	return {changed: host.changedPaths().filter(own), newest};
+}
+
+async function states(host: Host, answers: Answers): Promise<{dovecot: ServiceState; postfix: ServiceState}> {
+	const dovecotPid = await pidIn(host, DOVECOT_PID);
+	const postfixRunning = (await host.probe(['postfix', 'status'])).exitCode === 0;
+	// A reload restarts Postfix's qmgr but not its master: qmgr's start is when the config was read.
+	const masterPid = postfixRunning ? await pidIn(host, POSTFIX_PID) : undefined;
+	const qmgr = masterPid ? Number((await host.probe(['pgrep', '-P', String(masterPid), '-x', 'qmgr'])).stdout.trim().split('\n')[0]) : 0;
+	return {
+		dovecot: {running: dovecotPid !== undefined, loadedAt: dovecotPid && (await startedAt(host, dovecotPid)), ...(await files(host, '/etc/dovecot', answers))},
+		postfix: {running: postfixRunning, loadedAt: qmgr > 0 ? await startedAt(host, qmgr) : undefined, ...(await files(host, '/etc/postfix', answers))},
+	};
+}
+
+async function commands(host: Host, answers: Answers): Promise<Command[]> {
+	const {dovecot, postfix} = await states(host, answers);
+	const configure = await host.read(CONFIGURE_INSTANCE);
+	return decide(dovecot, postfix, await systemd(host), configure !== undefined && !configure.includes('internal script used by postfix'));
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
@@ -42,36 +113,38 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boole
 	return check();
 }
 
+const NOTHING = 'nothing changed for Dovecot or Postfix: both keep running as they are';
+
 export const reload: Stage = {
 	id: 'reload',
 	title: 'Restart Dovecot, reload Postfix',
 	async plan(ctx) {
 		// A dry run on the real root still shows what it would run (working that out only probes).
 		if (ctx.host.root !== '/') return {files: [], commands: [], notes: ['services are not touched under --root']};
-		return {files: [], commands: await commands(ctx.host), notes: []};
+		return {files: [], commands: await commands(ctx.host, ctx.answers), notes: []};
 	},
 	async run(ctx) {
 		const {host} = ctx;
 		if (!host.services) return {ok: true, message: 'services are not touched under --root', commands: []};
+		const planned = await commands(host, ctx.answers);
+		if (planned.length === 0) return {ok: true, message: NOTHING, commands: []};
 		const done: string[] = [];
-		for (const command of await commands(host)) {
+		for (const command of planned) {
 			const text = command.argv.join(' ');
-			ctx.onLine?.(`$ ${text}`);
+			ctx.onLine?.(`$ ${text}    (${command.why})`);
 			// Dovecot keeps inherited stdio open forever: start it detached from ours.
 			const result = await host.run(command.argv, {detached: command.argv.length === 1 && command.argv[0] === 'dovecot'});
 			done.push(text);
 			if (result.exitCode !== 0) return {ok: false, message: `${text} failed (exit ${result.exitCode}): ${lastLines(result.stderr)}`, commands: done};
-			if (text === 'dovecot stop' && !(await waitFor(async () => !(await alive(host, DOVECOT_PID)), 15_000))) {
+			if (text === 'dovecot stop' && !(await waitFor(async () => !(await pidIn(host, DOVECOT_PID)), 15_000))) {
 				return {ok: false, message: 'Dovecot did not stop within 15 s', commands: done};
 			}
 		}
-		if (!(await systemd(host))) {
-			if (!(await waitFor(() => alive(host, DOVECOT_PID), 10_000))) {
-				return {ok: false, message: `Dovecot did not start: see its log (doveadm log errors) or run "dovecot -F" to see why`, commands: done};
-			}
+		if (!(await waitFor(async () => (await pidIn(host, DOVECOT_PID)) !== undefined, 10_000))) {
+			return {ok: false, message: `Dovecot did not start: see its log (doveadm log errors) or run "dovecot -F" to see why`, commands: done};
 		}
 		const status = await host.probe(['postfix', 'status']);
 		if (status.exitCode !== 0) return {ok: false, message: `Postfix is not running after ${done.at(-1)}: see the mail log`, commands: done};
-		return {ok: true, message: 'Dovecot restarted, Postfix running with the new configuration', commands: done};
+		return {ok: true, message: planned.map(command => `${command.argv.join(' ')}: ${command.why}`).join('\n'), commands: done};
 	},
 };

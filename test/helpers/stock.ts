@@ -1,17 +1,12 @@
-// Pristine stock Debian /etc trees for `--root` tests, copied from the snapshots that
-// test/setup/install-stack.sh (Debian 12, this host) and test/setup/trixie.sh (Debian 13) take right
-// after the packages are installed. Never the live /etc: the e2e edits it. Not /usr/share/dovecot
-// either: it holds more than the packages install into /etc/dovecot (10-metrics.conf on 12,
-// 99-local.conf and local.conf on 13), and Postfix's main.cf only exists as its postinst wrote it.
+// Pristine stock Debian /etc trees for `--root` tests, copied from the cached roots
+// (test/setup/roots.sh), whose /etc is exactly what the packages installed: nothing ever boots or
+// changes the roots themselves. Not /usr/share/dovecot: it holds more than the packages install
+// into /etc/dovecot (10-metrics.conf on 12, 99-local.conf and local.conf on 13), and Postfix's
+// main.cf only exists as its postinst wrote it.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {TRIXIE_ROOT, trixieRoot} from './trixie.ts';
-
-/** Where the snapshot of a release's freshly installed /etc lives (layout: DIR/etc/...). */
-export function pristineDir(release: 12 | 13): string {
-	return release === 12 ? '/var/cache/mail-setup-test/pristine-12' : path.join(path.dirname(TRIXIE_ROOT), 'pristine-13');
-}
+import {rootDir, type Release} from './roots.ts';
 
 const MAIL_GID = 8; // group `mail` in Debian's static base-passwd, both releases
 
@@ -20,12 +15,8 @@ const MAIL_GID = 8; // group `mail` in Debian's static base-passwd, both release
  * etc/dovecot, etc/postfix, etc/passwd, etc/group, etc/mailname as the packages left them,
  * empty etc/ssl/certs and etc/ssl/private (0700), and var/mail.
  */
-export async function makeStockTree(release: 12 | 13, dest?: string): Promise<string> {
-	const from = path.join(pristineDir(release), 'etc');
-	if (!fs.existsSync(path.join(from, 'dovecot/dovecot.conf')) || (release === 13 && !trixieRoot())) {
-		const script = release === 12 ? 'test/setup/install-stack.sh' : 'test/setup/trixie.sh';
-		throw new Error(`no pristine Debian ${release} snapshot at ${from}: run bash ${script}`);
-	}
+export async function makeStockTree(release: Release, dest?: string): Promise<string> {
+	const from = path.join(rootDir(release), 'etc');
 	const root = dest ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), `mail-setup-stock-${release}-`)));
 	const etc = path.join(root, 'etc');
 	await fs.promises.mkdir(etc, {recursive: true});

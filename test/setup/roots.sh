@@ -15,7 +15,7 @@ FQDN=mail.example.test
 PACKAGES="postfix postfix-mysql dovecot-core dovecot-imapd dovecot-lmtpd dovecot-mysql mariadb-server
 	openssl ca-certificates ssl-cert nodejs npm openssh-server opendkim opendkim-tools certbot procps"
 # The stamp holds what the root was built from: changing this script's lists forces a rebuild.
-WANT="v3 $(echo $PACKAGES)"
+WANT="v4 $(echo $PACKAGES)"
 
 declare -A CODENAME=([12]=bookworm [13]=trixie)
 MIRROR="$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
@@ -48,6 +48,10 @@ build() {
 	printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
 	chmod 755 "$tmp/usr/sbin/policy-rc.d"
 	cp /etc/resolv.conf "$tmp/etc/resolv.conf"
+	# The server's name before the packages are installed, as on a real server: Postfix's postinst
+	# takes myhostname from it, ssl-cert the snakeoil certificate's name.
+	echo mail >"$tmp/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s mail\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$FQDN" >"$tmp/etc/hosts"
 	mount -t proc proc "$tmp/proc"
 	in_root "$tmp" 60 debconf-set-selections <<-EOF
 		postfix postfix/main_mailer_type select Internet Site
@@ -61,11 +65,9 @@ build() {
 	umount "$tmp/proc"
 	echo "  packages: $((SECONDS - t0)) s"
 
-	# A fresh server as its installer leaves it: a name, /etc/hosts mapping the FQDN to 127.0.1.1
-	# (Debian's way), root reachable over SSH with a key only, no resolver yet (a test sets one).
+	# A fresh server as its installer leaves it: root reachable over SSH with a key only, no
+	# resolver yet (a test sets one).
 	rm -f "$tmp/usr/sbin/policy-rc.d"
-	echo mail >"$tmp/etc/hostname"
-	printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s mail\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' "$FQDN" >"$tmp/etc/hosts"
 	: >"$tmp/etc/resolv.conf"
 	install -d -m 700 "$tmp/root/.ssh"
 	install -m 600 "$KEY.pub" "$tmp/root/.ssh/authorized_keys"
@@ -75,17 +77,30 @@ build() {
 	done
 	: >"$tmp/etc/machine-id" # each boot makes its own
 	echo "$WANT" >"$tmp/.ready"
-	rm -rf --one-file-system "$dir"
+	# Tests running now may have the old root under an overlay: move it aside, never delete it in use.
+	[[ ! -e "$dir" ]] || mv "$dir" "$ROOTS/.old-$rel-$(date +%s)"
 	mv "$tmp" "$dir"
+	prune_old
 	echo "Debian $rel root ready: $dir"
 }
 
-# in_root ROOT SECONDS COMMAND...: a command chrooted in ROOT with a clean environment and a deadline.
+# Old roots are removed two hours after they were moved aside (the time is in their name): no test
+# runs that long. (The mount table cannot tell: an overlay keeps the lower dir's name it was given.)
+prune_old() {
+	local old
+	for old in "$ROOTS"/.old-*; do
+		[[ -d "$old" ]] || continue
+		if ((${old##*-} < $(date +%s) - 7200)); then rm -rf --one-file-system "$old"; fi
+	done
+}
+
+# in_root ROOT SECONDS COMMAND...: a command chrooted in ROOT with a clean environment, a deadline
+# and the host name mail (a UTS namespace of its own).
 in_root() {
 	local root="$1" limit="$2"
 	shift 2
-	timeout "$limit" chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+	timeout "$limit" unshare --uts sh -c 'hostname mail && exec "$@"' sh chroot "$root" /usr/bin/env -i \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
 
 # Leftover mounts of an interrupted build must never be followed by rm -rf.
@@ -100,5 +115,9 @@ releases=("$@")
 trap 'for r in "${releases[@]}"; do unmount_below "$ROOTS/$r.building"; done' EXIT
 for rel in "${releases[@]}"; do
 	[[ -n "${CODENAME[$rel]:-}" ]] || { echo "roots.sh: no Debian $rel (12 or 13)" >&2; exit 2; }
+	# One builder per release at a time: a second one waits, then finds the root ready.
+	exec {lock}>"$ROOTS/.lock-$rel"
+	flock "$lock"
 	build "$rel"
+	exec {lock}>&-
 done
