@@ -2,71 +2,38 @@
 // release's own doveconf, postconf and openssl (chrooted into a throwaway overlay of the cached root):
 // fresh, rerun, tightened by an operator (kept), loosened (put back).
 import assert from 'node:assert/strict';
-import {execFile} from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {after, test} from 'node:test';
-import {promisify} from 'node:util';
 import {withDefaults} from '../source/answers.ts';
 import {Host} from '../source/host/host.ts';
 import {runStages} from '../source/run.ts';
 import {stagesFor} from '../source/stages/index.ts';
 import {CIPHER_LIST, INTERMEDIATE_CIPHERS} from '../source/tls.ts';
 import type {DovecotSyntax} from '../source/types.ts';
+import {inRoot, type Release} from './helpers/roots.ts';
+import {makeStockTree} from './helpers/stock.ts';
 
-const run = promisify(execFile);
-const ROOTS = '/var/cache/mail-setup-test/roots';
-const temp: string[] = [];
-after(() => temp.forEach(dir => fs.rmSync(dir, {recursive: true, force: true})));
+const trees: string[] = [];
+after(() => trees.forEach(tree => fs.rmSync(tree, {recursive: true, force: true})));
 
-// Mounts the overlay in a private mount namespace (gone when the command exits), copies the tree's /etc over
-// the root's /etc there, and runs the command chrooted. The upper dir is ours: the cached root never changes.
-const IN_ROOT = String.raw`
-set -e
-lower=$1 tree=$2 work=$3
-shift 3
-mount -t overlay overlay -o "lowerdir=$lower,upperdir=$work/upper,workdir=$work/work" "$work/merged"
-mount -t tmpfs tmpfs "$work/merged/tmp"
-cp -a "$tree/etc/." "$work/merged/etc/"
-exec chroot "$work/merged" "$@"
-`;
-
-/** A command of Debian `release` run on the config tree `tree` (a --root directory). */
-async function inRoot(release: 12 | 13, tree: string, argv: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-	const work = fs.mkdtempSync(path.join(os.tmpdir(), `mail-setup-tls-${process.pid}-`));
-	try {
-		for (const dir of ['upper', 'work', 'merged']) fs.mkdirSync(path.join(work, dir));
-		const result = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', IN_ROOT, 'sh', path.join(ROOTS, String(release)), tree, work, ...argv], {
-			env: {PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C.UTF-8'},
-			timeout: 30_000,
-		}).then(
-			({stdout, stderr}) => ({code: 0, stdout, stderr}),
-			(error: {code?: number; stdout?: string; stderr?: string}) => ({code: typeof error.code === 'number' ? error.code : -1, stdout: error.stdout ?? '', stderr: error.stderr ?? ''}),
-		);
-		return result;
-	} finally {
-		fs.rmSync(work, {recursive: true, force: true});
-	}
-}
-
-/** The stock /etc of a release's root: Dovecot, Postfix and what the stages look up (users, groups, ssl dirs). */
-function stockTree(release: 12 | 13): string {
-	const tree = fs.mkdtempSync(path.join(os.tmpdir(), `mail-setup-tls-tree-${release}-`));
-	temp.push(tree);
-	for (const name of ['dovecot', 'postfix', 'passwd', 'group', 'mailname']) {
-		fs.cpSync(path.join(ROOTS, String(release), 'etc', name), path.join(tree, 'etc', name), {recursive: true, verbatimSymlinks: true});
-	}
-	fs.mkdirSync(path.join(tree, 'etc/ssl/certs'), {recursive: true});
-	fs.mkdirSync(path.join(tree, 'etc/ssl/private'), {mode: 0o700});
+async function stockTree(release: Release): Promise<string> {
+	const tree = await makeStockTree(release);
+	trees.push(tree);
 	return tree;
 }
 
-const releases: [12 | 13, DovecotSyntax][] = [
+/** A command of Debian `release` with the tree's /etc entries over the root's (the tree as the server's /etc). */
+async function inRootWith(release: Release, tree: string, argv: string[]) {
+	const etc = path.join(tree, 'etc');
+	const binds = fs.readdirSync(etc).map(name => [path.join(etc, name), `/etc/${name}`] as [string, string]);
+	return inRoot(release, argv, {binds, timeout: 30_000});
+}
+
+const releases: [Release, DovecotSyntax][] = [
 	[12, '2.3'],
 	[13, '2.4'],
 ];
-const ready = (release: number) => fs.existsSync(path.join(ROOTS, String(release), '.ready'));
 const ids = ['certificate', 'dovecot-ssl', 'postfix', 'submission'] as const;
 
 async function stagesOn(tree: string, dovecot: DovecotSyntax) {
@@ -92,29 +59,29 @@ function dovecotSettings(output: string): Map<string, string> {
 }
 
 /** What each release's tools say the TLS settings are (values equal to a default included). */
-async function readBack(release: 12 | 13, tree: string) {
-	const conf = await inRoot(release, tree, ['doveconf', '-a', '-P']);
-	assert.equal(conf.code, 0, conf.stderr);
+async function readBack(release: Release, tree: string) {
+	const conf = await inRootWith(release, tree, ['doveconf', '-a', '-P']);
+	assert.equal(conf.exitCode, 0, conf.stderr);
 	const settings = dovecotSettings(conf.stdout);
 	const dovecot = (name: string) => settings.get(name);
 	const postconf = async (...args: string[]) => {
-		const result = await inRoot(release, tree, ['postconf', '-c', '/etc/postfix', ...args]);
-		assert.equal(result.code, 0, result.stderr);
+		const result = await inRootWith(release, tree, ['postconf', '-c', '/etc/postfix', ...args]);
+		assert.equal(result.exitCode, 0, result.stderr);
 		return result.stdout.trim();
 	};
 	return {dovecot, postconf};
 }
 
 /** The TLS 1.2 suites a cipher string leaves, as the release's OpenSSL expands it. */
-async function suites(release: 12 | 13, tree: string, cipherString: string): Promise<string[]> {
-	const result = await inRoot(release, tree, ['openssl', 'ciphers', '-s', '-tls1_2', cipherString]);
-	assert.equal(result.code, 0, result.stderr);
+async function suites(release: Release, tree: string, cipherString: string): Promise<string[]> {
+	const result = await inRootWith(release, tree, ['openssl', 'ciphers', '-s', '-tls1_2', cipherString]);
+	assert.equal(result.exitCode, 0, result.stderr);
 	return result.stdout.trim().split(':').sort();
 }
 
 for (const [release, syntax] of releases) {
-	test(`Debian ${release} (Dovecot ${syntax}): fresh TLS settings as the release's doveconf, postconf and openssl read them; a rerun changes nothing`, {skip: !ready(release) && `no Debian ${release} root (test/setup/roots.sh)`}, async () => {
-		const tree = stockTree(release);
+	test(`Debian ${release} (Dovecot ${syntax}): fresh TLS settings as the release's doveconf, postconf and openssl read them; a rerun changes nothing`, async () => {
+		const tree = await stockTree(release);
 		const report = await stagesOn(tree, syntax);
 		assert.ok(report.ok, JSON.stringify(report.stages, null, 1));
 		const {dovecot, postconf} = await readBack(release, tree);
@@ -130,10 +97,10 @@ for (const [release, syntax] of releases) {
 			assert.equal(dovecot('ssl_dh'), '</usr/share/dovecot/dh.pem');
 		}
 		// 2.3's -x reads every `<file` (the pair, the DH group); 2.4 opens its *_file settings only at start.
-		const expanded = await inRoot(release, tree, ['doveconf', '-x']);
-		assert.equal(expanded.code, 0, expanded.stderr);
-		const dh = await inRoot(release, tree, ['openssl', 'dhparam', '-in', '/usr/share/dovecot/dh.pem', '-noout', '-check', '-text']);
-		assert.equal(dh.code, 0, dh.stderr);
+		const expanded = await inRootWith(release, tree, ['doveconf', '-x']);
+		assert.equal(expanded.exitCode, 0, expanded.stderr);
+		const dh = await inRootWith(release, tree, ['openssl', 'dhparam', '-in', '/usr/share/dovecot/dh.pem', '-noout', '-check', '-text']);
+		assert.equal(dh.exitCode, 0, dh.stderr);
 		assert.match(dh.stdout + dh.stderr, /DH parameters appear to be ok/i);
 
 		const main = await postconf('-h', 'smtpd_tls_protocols', 'smtpd_tls_mandatory_protocols', 'smtpd_tls_mandatory_ciphers', 'tls_high_cipherlist', 'smtpd_tls_mandatory_exclude_ciphers', 'smtpd_tls_security_level');
@@ -151,8 +118,8 @@ for (const [release, syntax] of releases) {
 		for (const stage of again.stages) assert.deepEqual(stage.changes, [], stage.id);
 	});
 
-	test(`Debian ${release} (Dovecot ${syntax}): settings an operator tightened are kept, loosened ones are put back`, {skip: !ready(release) && `no Debian ${release} root (test/setup/roots.sh)`}, async () => {
-		const tree = stockTree(release);
+	test(`Debian ${release} (Dovecot ${syntax}): settings an operator tightened are kept, loosened ones are put back`, async () => {
+		const tree = await stockTree(release);
 		assert.ok((await stagesOn(tree, syntax)).ok);
 		const file = (name: string) => path.join(tree, 'etc', name);
 		const edit = (name: string, change: (text: string) => string) => fs.writeFileSync(file(name), change(fs.readFileSync(file(name), 'utf8')));
