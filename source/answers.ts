@@ -1,4 +1,5 @@
 // The operator's answers: validation (shared by flags and the wizard's fields) and defaults.
+import {isIP} from 'node:net';
 import type {Answers, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
@@ -53,6 +54,22 @@ export const validPassword: Validator = value => {
 	return undefined;
 };
 
+export const validSelector: Validator = value => {
+	if (!value) return 'is empty';
+	if (value.length > 63) return 'is longer than 63 characters';
+	// It names a DNS label and a file under /etc/dkimkeys: no slash, no dot-dot, no empty label.
+	return value.split('.').every(part => label.test(part)) ? undefined : 'may hold only letters, digits, inner hyphens and dots between labels';
+};
+
+/** '' is the system's resolver; else an address, optionally with a port (203.0.113.53, 203.0.113.53:5353, [2001:db8::53]:53). */
+export const validDnsServer: Validator = value => {
+	if (value === '' || isIP(value)) return undefined;
+	const withPort = value.match(/^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/);
+	const address = withPort?.[1] ?? withPort?.[2];
+	if (address && isIP(address) && Number(withPort![3]) > 0 && Number(withPort![3]) < 65536) return undefined;
+	return 'is not an IP address (with an optional :port)';
+};
+
 export function validDovecot(value: string): DovecotSyntax {
 	if (value === '2.3' || value === '2.4') return value;
 	throw new UsageError(`--dovecot must be 2.3 or 2.4, not "${value}"`, 'dovecot');
@@ -72,6 +89,8 @@ export const validators: Partial<Record<keyof Answers, Validator>> = {
 	checkHost: validDbHost,
 	cert: value => (value.startsWith('/') ? undefined : 'must be an absolute path'),
 	key: value => (value.startsWith('/') ? undefined : 'must be an absolute path'),
+	dkimSelector: validSelector,
+	dnsServer: validDnsServer,
 };
 
 export const fieldNames: Record<keyof Answers, string> = {
@@ -90,6 +109,8 @@ export const fieldNames: Record<keyof Answers, string> = {
 	key: 'key file',
 	renew: 'renew',
 	dbCreate: 'create database',
+	dkimSelector: 'DKIM selector',
+	dnsServer: 'DNS server',
 };
 
 /** Defaults that follow from other answers (FQDN → domain → postmaster, mailbox, cert paths). */
@@ -110,6 +131,8 @@ export function withDefaults(given: Partial<Answers> & {fqdn: string}): Answers 
 		key: `/etc/ssl/private/${given.fqdn}.key`,
 		renew: false,
 		dbCreate: false,
+		dkimSelector: 'mail',
+		dnsServer: '',
 		...stripEmpty(given),
 	} as Answers;
 }

@@ -8,7 +8,8 @@ import {apply, preview, type Preview} from './engine.js';
 import {wouldChange} from './output.js';
 import type {Host} from './host/host.js';
 import type {Stage, StageContext} from './stages/stage.js';
-import type {Answers, StageId, StageResult} from './types.js';
+import {recordsToPublish} from './stages/check.js';
+import type {Answers, DnsRecord, StageId, StageResult} from './types.js';
 import {STAGE_IDS} from './types.js';
 import {Header} from './ui/Header.js';
 import {type Field, fields, problemOf} from './ui/form.js';
@@ -48,11 +49,13 @@ interface State {
 	screen: Screen;
 	versions: Versions;
 	early: Partial<Record<StageId, EarlyState>>;
+	skips: Partial<Record<StageId, string>>; // why a stage cannot run here (OpenDKIM not installed, say)
 	rerun: StageId[]; // marked done, but the operator asked (Space on the start screen) to run them again
 	answers: Answers;
 	outcomes: Outcome[];
 	lines: string[]; // live output of the step in progress
 	stopping: boolean; // Ctrl-C or q: stop after the step in progress
+	records: DnsRecord[]; // for the summary: the DNS records to publish
 	auto: boolean; // `a` was pressed: apply every following stage without asking
 }
 
@@ -120,7 +123,8 @@ async function planAhead(props: AppProps, store: WizardStore, skip: (stage: Stag
 		if (!skip(stage)) {
 			try {
 				const p = await preview(stage, ctx);
-				state = isDone(p) ? 'done' : 'todo';
+				state = p.plan.skip ? 'skipped' : isDone(p) ? 'done' : 'todo';
+				if (p.plan.skip) store.set(s => ({skips: {...s.skips, [stage.id]: p.plan.skip}}));
 			} catch {
 				state = 'error';
 			}
@@ -182,7 +186,8 @@ export async function wizard(props: AppProps, store: WizardStore): Promise<numbe
 		store.set(state => ({outcomes: [...state.outcomes, outcome]}));
 		if (outcome.result.status === 'fail') failed = true;
 	}
-	store.set({screen: {kind: 'summary'}});
+	const checked = store.state.outcomes.find(outcome => outcome.result.records)?.result.records;
+	store.set({records: checked ?? (await recordsToPublish({answers: store.state.answers, host})), screen: {kind: 'summary'}});
 	return store.state.stopping ? 130 : failed ? 1 : 0;
 }
 
@@ -305,7 +310,7 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					root={host.root}
 					isRoot={process.getuid?.() === 0}
 					versions={state.versions}
-					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking', again: state.rerun.includes(stage.id)}))}
+					stages={stages.map(stage => ({id: stage.id, title: stage.title, state: state.early[stage.id] ?? 'checking', again: state.rerun.includes(stage.id), note: state.skips[stage.id]}))}
 					onChoice={answer}
 					onToggle={id => store.set(s => ({rerun: s.rerun.includes(id) ? s.rerun.filter(other => other !== id) : [...s.rerun, id]}))}
 					rows={rows}
@@ -381,9 +386,9 @@ export function App({store, host, stages, version}: AppProps & {store: WizardSto
 					dryRun={host.dryRun}
 					backups={host.journal.size > 0 ? host.journal.dir : undefined}
 					root={host.root}
-					domain={state.answers.domain}
 					fqdn={state.answers.fqdn}
 					interrupted={state.stopping}
+					records={state.records}
 					columns={columns}
 				/>
 			);
@@ -409,11 +414,13 @@ export function createStore(answers: Answers): WizardStore {
 		screen: {kind: 'start'},
 		versions: {Dovecot: undefined, Postfix: undefined, MariaDB: undefined, OpenSSL: undefined},
 		early: {},
+		skips: {},
 		rerun: [],
 		answers,
 		outcomes: [],
 		lines: [],
 		stopping: false,
+		records: [],
 		auto: false,
 	});
 }

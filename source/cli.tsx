@@ -1,5 +1,7 @@
 // Entry point: flags → the Ink wizard (a person at a terminal) or the headless runner. The one place that exits.
 import fs from 'node:fs/promises';
+import {formatReport} from './admin/format.js';
+import {runAdmin} from './admin/run.js';
 import {help, parse, type Options} from './args.js';
 import {Host} from './host/host.js';
 import {undoLastRun} from './host/journal.js';
@@ -46,6 +48,29 @@ async function undo(host: Host, options: Options): Promise<number> {
 	return 0;
 }
 
+/** Day two: mailbox, alias and domain commands (and the mailbox screen). */
+async function admin(host: Host, options: Options, terminal: boolean): Promise<number> {
+	const request = options.admin!;
+	if (request.verb === 'screen' && !terminal) {
+		throw new UsageError('"mail-setup mailbox" alone opens a screen, which needs a terminal: use mailbox add|passwd|remove|list');
+	}
+	const lock = host.dryRun || request.verb === 'list' ? undefined : host.real('/var/backups/mail-setup/.lock');
+	const release = lock ? await acquire(lock) : async () => {};
+	onInterrupt(host, release);
+	try {
+		if (request.verb === 'screen') {
+			await (await import('./ui/MailboxScreen.js')).runMailboxScreen(host, version);
+			return host.interrupted ? 130 : 0;
+		}
+		const asker = terminal ? (await import('./ui/Ask.js')).terminalAsker() : undefined;
+		const {code, report} = await runAdmin(request, host, options, asker);
+		print(options.json ? JSON.stringify(report, null, 2) : formatReport(report, paint(!options.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)));
+		return host.interrupted ? 130 : code;
+	} finally {
+		await release();
+	}
+}
+
 export async function main(argv: string[]): Promise<number> {
 	const options = parse(argv);
 	if (options.help) return print(help), 0;
@@ -53,8 +78,10 @@ export async function main(argv: string[]): Promise<number> {
 	await checkRoot(options.root);
 	const host = new Host({root: options.root, dryRun: options.dryRun && !options.undo});
 	if (options.undo && options.dryRun) throw new UsageError('undo has no dry run: it only puts back the backups of the last run');
+	const terminal = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !options.yes && !options.json && !inCI();
+	if (options.admin) return await admin(host, options, terminal);
 	const answers = await resolveAnswers(options, host);
-	const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !options.yes && !options.json && !inCI() && !options.undo;
+	const interactive = terminal && !options.undo;
 	// The wizard asks for the passwords it needs; only the headless path must have them up front.
 	// undo only puts back backups: it needs no password.
 	if (!options.undo) checkAnswers(answers, interactive ? {...options, dryRun: true} : options);

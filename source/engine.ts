@@ -57,10 +57,9 @@ async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFi
 	const metaChanged = !before || before.mode !== mode || before.uid !== uid || before.gid !== gid;
 	if (content === undefined && !metaChanged) return undefined;
 	const lines: string[] = [];
-	if (before && metaChanged) {
-		const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
-		lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
-	}
+	const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
+	if (before && metaChanged) lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
+	if (!before && change.directory) lines.push(`# ${change.path}/: new directory, mode ${octal(mode)}, owner ${owner}`);
 	if (content !== undefined) {
 		const diff = unifiedDiff(old ?? '', content, change.path, old !== undefined);
 		// Only a file the stage says holds a secret is masked, and only where the secret stands.
@@ -69,7 +68,7 @@ async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFi
 	const diff = lines.join('\n') + '\n';
 	return {
 		change,
-		content: content ?? (before ? undefined : (change.content ?? '')),
+		content: change.directory ? undefined : (content ?? (before ? undefined : (change.content ?? ''))),
 		mode,
 		uid,
 		gid,
@@ -93,6 +92,8 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		commands: stage.run && !host.dryRun ? [] : plan.commands.map(commandText),
 		message: '',
 	};
+	// Nothing to judge: the stage cannot run here, and says why (a dry run too).
+	if (plan.skip) return {...result, status: 'skipped', message: plan.skip};
 	const notes = [...plan.notes];
 	const mark = host.journal.size;
 	const validating = stage.validate && !host.dryRun;
@@ -101,7 +102,8 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 		const baseline = validating ? problemsOf(await stage.validate!(ctx)) : new Set<string>();
 		// In a dry run the host keeps these writes in memory, so later stages plan on top of them.
 		for (const file of files) {
-			if (file.content === undefined) await host.chmod(file.change.path, file.mode, file.uid, file.gid);
+			if (file.change.directory && file.report.action === 'create') await host.mkdir(file.change.path, file.mode, file.uid, file.gid);
+			else if (file.content === undefined) await host.chmod(file.change.path, file.mode, file.uid, file.gid);
 			else await host.write(file.change.path, file.content, file.mode, file.uid, file.gid);
 		}
 		for (const command of stage.run ? [] : plan.commands) {
@@ -118,6 +120,7 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 			const outcome = await stage.run(ctx);
 			result.commands = outcome.commands;
 			if (outcome.checks) result.checks = outcome.checks;
+			if (outcome.records) result.records = outcome.records;
 			if (!outcome.ok) throw new Error(outcome.message);
 			notes.unshift(outcome.message);
 		}

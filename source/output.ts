@@ -1,4 +1,5 @@
 // Plain-text rendering of results for the headless path (the TUI has its own components).
+import {recordLabels, recordText} from './dns/records.js';
 import type {Report} from './run.js';
 import type {CheckResult, StageResult} from './types.js';
 
@@ -44,6 +45,13 @@ export function formatCheck(check: CheckResult, p: Paint, transcript: boolean): 
 
 export function formatSummary(report: Report, p: Paint, backups?: string): string {
 	const lines = [''];
+	if (report.records.length) {
+		lines.push(p.bold('DNS records (zone-file lines):'));
+		const shade = {published: p.green, missing: p.yellow, wrong: p.red, unchecked: p.dim};
+		const width = Math.max(...Object.values(recordLabels).map(label => label.length));
+		for (const r of report.records) lines.push(`  ${shade[r.status](recordLabels[r.status].padEnd(width))}  ${recordText(r)}`);
+		lines.push('');
+	}
 	const counts = (status: string) => report.stages.filter(stage => stage.status === status).length;
 	if (report.dryRun) {
 		// Nothing ran, so nothing passed: say what would happen.

@@ -5,11 +5,12 @@ import {validate, validDovecot, withDefaults} from './answers.js';
 import type {Options} from './args.js';
 import {DovecotConfig} from './config/dovecot.js';
 import type {Host} from './host/host.js';
+import {SIGNING_TABLE} from './stages/dkim.js';
 import {syntaxOf} from './stages/dovecot.js';
 import type {Answers, DovecotSyntax} from './types.js';
 import {UsageError} from './types.js';
 
-async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
+export async function secret(file: string | undefined, env: string | undefined, flag: string): Promise<string> {
 	if (file !== undefined) {
 		try {
 			// One trailing newline is the file's, not the password's.
@@ -78,6 +79,8 @@ export async function readBack(host: Host, syntax: DovecotSyntax): Promise<Parti
 	const key = ssl?.get([], syntax === '2.4' ? 'ssl_server_key_file' : 'ssl_key')?.replace(/^</, '');
 	// Only a pair this tool would have chosen: Debian's snakeoil paths are not an answer.
 	if (cert?.startsWith('/etc/ssl/certs/') && key?.startsWith('/etc/ssl/private/')) Object.assign(found, {cert, key});
+	// The dkim stage's SigningTable line: `<domain> <selector>._domainkey.<domain>`.
+	found.dkimSelector = (await read(SIGNING_TABLE))?.match(/^\S+\s+([^\s.]+(?:\.[^\s.]+)*?)\._domainkey\./m)?.[1];
 	return Object.fromEntries(Object.entries(found).filter(([, v]) => v)) as Partial<Answers>;
 }
 
@@ -103,6 +106,8 @@ export async function resolveAnswers(options: Options, host: Host, env = process
 		key: v.key ?? earlier.key,
 		renew: options.renew,
 		dbCreate: options.dbCreate,
+		dkimSelector: v['dkim-selector'] ?? earlier.dkimSelector,
+		dnsServer: v['dns-server'],
 	};
 	return withDefaults(given);
 }

@@ -1,13 +1,16 @@
 // The headless path: every selected stage in order, stopping at the first failure.
 import {apply, preview} from './engine.js';
+import {recordsToPublish} from './stages/check.js';
 import type {Stage, StageContext} from './stages/stage.js';
-import type {CheckResult, StageResult} from './types.js';
+import type {CheckResult, DnsRecord, StageResult} from './types.js';
 
 export interface Report {
 	ok: boolean;
 	dryRun: boolean;
 	stages: StageResult[];
 	checks: CheckResult[];
+	/** Every DNS record to publish, with what the DNS checks found (when they ran). */
+	records: DnsRecord[];
 }
 
 export interface RunOptions {
@@ -17,7 +20,8 @@ export interface RunOptions {
 }
 
 export async function runStages(list: Stage[], ctx: StageContext, {skipLive, onResult}: RunOptions = {}): Promise<Report> {
-	const report: Report = {ok: true, dryRun: ctx.host.dryRun, stages: [], checks: []};
+	const report: Report = {ok: true, dryRun: ctx.host.dryRun, stages: [], checks: [], records: []};
+	let records: DnsRecord[] | undefined;
 	for (const stage of list) {
 		let result: StageResult;
 		if (!report.ok) {
@@ -36,8 +40,11 @@ export async function runStages(list: Stage[], ctx: StageContext, {skipLive, onR
 		onResult?.(result);
 		// The JSON contract keeps checks beside the stages, not inside them.
 		if (result.checks) report.checks.push(...result.checks);
+		records = result.records ?? records;
 		delete result.checks;
+		delete result.records;
 		report.stages.push(result);
 	}
+	report.records = records ?? (await recordsToPublish(ctx));
 	return report;
 }

@@ -12,6 +12,7 @@ export const STAGE_IDS = [
 	'dovecot-ssl',
 	'postfix',
 	'submission',
+	'dkim',
 	'reload',
 	'check',
 ] as const;
@@ -33,6 +34,8 @@ export interface Answers {
 	key: string;
 	renew: boolean;
 	dbCreate: boolean;
+	dkimSelector: string; // key /etc/dkimkeys/<selector>.private, record <selector>._domainkey.<domain>
+	dnsServer: string; // resolver for the DNS checks; '' = the system's
 }
 
 /** The wanted state of one file. Content undefined = only owner/mode change. */
@@ -43,6 +46,7 @@ export interface FileChange {
 	owner?: string; // user name; undefined = keep
 	group?: string; // group name; undefined = keep
 	secret?: boolean; // holds a password or key: diffs are masked, never world-readable
+	directory?: boolean; // a directory: created with this mode and owner (or given them), never written
 }
 
 export interface Command {
@@ -65,6 +69,8 @@ export interface Plan {
 	offer?: Offer;
 	/** What a dry run says in place of running the stage's effects, e.g. 'would connect to … and check …'. */
 	would?: string;
+	/** The stage cannot run here (e.g. OpenDKIM is not installed): why, and the command that fixes it. */
+	skip?: string;
 }
 
 /** planned: a dry run looked at the stage and changed nothing; its message says what would happen. */
@@ -83,6 +89,7 @@ export interface StageResult {
 	commands: string[];
 	message: string;
 	checks?: CheckResult[];
+	records?: DnsRecord[];
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'inconclusive';
@@ -93,6 +100,17 @@ export interface CheckResult {
 	message: string;
 	transcript: string;
 }
+
+/** A DNS record the operator publishes (or asks the hosting provider for: PTR). Names without the trailing dot. */
+export interface DnsRecord {
+	type: 'MX' | 'A' | 'AAAA' | 'TXT' | 'PTR';
+	name: string; // '' for a PTR whose address is not known here
+	value: string; // MX: "10 mail.example.com"; TXT: the whole text, not yet split into strings
+	status: RecordStatus;
+}
+
+/** published: the DNS answer matches · missing: not published yet · wrong: published, but not this · unchecked: no answer (or no check ran). */
+export type RecordStatus = 'published' | 'missing' | 'wrong' | 'unchecked';
 
 export class UsageError extends Error {
 	constructor(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
-import {validAddress, validate, validDbHost, validDovecot, validFqdn, validIdentifier, validPassword, withDefaults} from '../source/answers.ts';
+import {validAddress, validate, validDbHost, validDnsServer, validDovecot, validFqdn, validIdentifier, validPassword, validSelector, withDefaults} from '../source/answers.ts';
 import {UsageError} from '../source/types.ts';
 
 test('FQDN: RFC 1123 labels, two or more, at most 253', () => {
@@ -21,6 +21,14 @@ test('addresses, identifiers, hosts, passwords', () => {
 	for (const bad of ['', 'db host', 'db;rm', '-db']) assert.ok(validDbHost(bad), bad);
 	assert.equal(validPassword(`p a'ss"w\\rd`), undefined);
 	for (const bad of ['', ' lead', 'trail ', 'tab\there', 'é']) assert.ok(validPassword(bad), bad);
+});
+
+test('DKIM selector: DNS labels, nothing that leaves /etc/dkimkeys; DNS server: an address, an optional port', () => {
+	for (const good of ['mail', 's2024', 'mail-1', 'eu.mail']) assert.equal(validSelector(good), undefined, good);
+	for (const bad of ['', '../x', 'a/b', '.mail', 'mail.', 'ma il', '-x', 'x'.repeat(64)]) assert.ok(validSelector(bad), bad);
+	for (const good of ['', '203.0.113.53', '2001:db8::53', '203.0.113.53:5353', '[2001:db8::53]:53']) assert.equal(validDnsServer(good), undefined, good);
+	for (const bad of ['dns.example.com', '203.0.113.53:0', '203.0.113.53:70000', '2001:db8::53:53x', '1.2.3']) assert.ok(validDnsServer(bad), bad);
+	assert.deepEqual([withDefaults({fqdn: 'mail.example.com'}).dkimSelector, withDefaults({fqdn: 'mail.example.com'}).dnsServer], ['mail', '']);
 });
 
 test('--dovecot accepts only 2.3 and 2.4', () => {

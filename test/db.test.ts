@@ -268,7 +268,7 @@ test('planCreate: every statement, secrets as ***, nothing run; bad identifiers 
 	const plan = planCreate({...spec, name: 'planned_only'});
 	assert.equal(plan.length, 10);
 	assert.equal(plan[0], 'CREATE DATABASE IF NOT EXISTS `planned_only` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;');
-	assert.equal(plan.filter(sql => sql.includes("IDENTIFIED BY PASSWORD '***'")).length, 2);
+	assert.equal(plan.filter(sql => sql.includes("IDENTIFIED VIA mysql_native_password USING '***'")).length, 2);
 	assert.match(plan[9]!, /^INSERT INTO `planned_only`\.virtual_users .*'test@example\.com', '\*\*\*'/);
 	seen.push(...plan);
 	assert.deepEqual(await rows("SHOW DATABASES LIKE 'planned\\_only'"), []);

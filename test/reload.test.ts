@@ -52,6 +52,16 @@ test('stopped: started, whatever changed', () => {
 	assert.deepEqual(argv(decide(stopped, stopped, false, false)), ['dovecot', 'postfix start']);
 });
 
+test('OpenDKIM: restarted when its files changed or it is stopped, before Postfix reloads; left alone otherwise or where not installed', () => {
+	const key = idle({changed: ['/etc/dkimkeys/mail.private']});
+	const main = idle({changed: ['/etc/postfix/main.cf']});
+	assert.deepEqual(argv(decide(idle(), main, true, false, key)), ['systemctl restart opendkim', 'systemctl reload postfix']);
+	assert.deepEqual(argv(decide(idle(), main, false, false, key)), ['/etc/init.d/opendkim restart', 'postfix reload']);
+	assert.deepEqual(argv(decide(idle(), idle(), true, false, idle({running: false}))), ['systemctl restart opendkim']);
+	assert.deepEqual(decide(idle(), idle(), true, false, idle()), []);
+	assert.deepEqual(argv(decide(idle(), main, true, false, undefined)), ['systemctl reload postfix']);
+});
+
 test('each command says why it runs', () => {
 	for (const command of decide(idle({running: false}), idle({changed: ['/etc/ssl/private/k.key']}), true, false)) assert.ok(command.why, command.argv.join(' '));
 });

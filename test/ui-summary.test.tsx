@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 import {render} from 'ink-testing-library';
+import {recordsFor} from '../source/dns/records.ts';
 import {StartScreen} from '../source/ui/StartScreen.tsx';
 import {Summary, type SummaryItem} from '../source/ui/Summary.tsx';
 import {keys, tick, until} from './ui-keys.ts';
@@ -12,7 +13,10 @@ const items: SummaryItem[] = [
 ];
 
 test('the summary: every stage with its mark, backups, undo, DNS and the relay check', () => {
-	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" domain="example.test" fqdn="mail.example.test" columns={80} />);
+	const records = recordsFor({domain: 'example.test', fqdn: 'mail.example.test', postmaster: 'postmaster@example.test', selector: 'mail', addresses: ['203.0.113.2']});
+	records[0]!.status = 'published';
+	records[2]!.status = 'wrong';
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/var/backups/mail-setup/2025" fqdn="mail.example.test" columns={80} records={records} />);
 	const frame = lastFrame()!;
 	assert.match(frame, /Failed: 1 passed, 1 failed, 1 skipped/);
 	assert.match(frame, /✔ database +already done/);
@@ -20,9 +24,15 @@ test('the summary: every stage with its mark, backups, undo, DNS and the relay c
 	assert.match(frame, /– check +not run: an earlier stage failed/);
 	assert.match(frame, /Backups of every changed file: \/var\/backups\/mail-setup\/2025/);
 	assert.match(frame, /Undo this run: mail-setup undo/);
-	assert.match(frame, /MX +example\.test\. MX 10 mail\.example\.test\./);
-	assert.match(frame, /SPF +example\.test\. TXT "v=spf1 mx -all"/);
-	assert.match(frame, /PTR/);
+	assert.match(frame, /Still to do by you:/);
+	assert.match(frame, /published +example\.test\. IN MX 10 mail\.example\.test\./);
+	assert.match(frame, /not checked +mail\.example\.test\. IN A 203\.0\.113\.2/);
+	assert.match(frame, /WRONG +example\.test\. IN TXT "v=spf1 mx a:mail\.example\.test -all"/);
+	// Wrapped at the terminal's width: a long record goes on under itself on the next row.
+	assert.match(frame, /\n {15}rua=mailto:postmaster@example\.test"/);
+	const joined = frame.replace(/\s+/g, ' ');
+	assert.match(joined, /_dmarc\.example\.test\. IN TXT "v=DMARC1; p=quarantine; rua=mailto:postmaster@example\.test"/);
+	assert.match(joined, /2\.113\.0\.203\.in-addr\.arpa\. IN PTR mail\.example\.test\. \(ask your hosting provider\)/);
 	assert.match(frame, /npx mail-setup check --check-host mail\.example\.test/);
 	unmount();
 });
@@ -33,7 +43,7 @@ test('a dry run summary says what would change and that nothing was changed, and
 		{id: 'lda', status: 'planned', message: 'already done: nothing would change', done: true},
 		{id: 'postfix', status: 'planned', message: 'would change 2 files', wouldChange: true},
 	];
-	const {lastFrame, unmount} = render(<Summary items={planned} dryRun domain="example.test" fqdn="mail.example.test" columns={80} />);
+	const {lastFrame, unmount} = render(<Summary items={planned} dryRun fqdn="mail.example.test" columns={80} />);
 	assert.match(lastFrame()!, /^Dry run: 2 stages would change something, 1 would not; nothing was changed$/m);
 	assert.match(lastFrame()!, /○ database +would run 3 SQL statements/);
 	assert.match(lastFrame()!, /○ lda +already done/);
@@ -44,7 +54,7 @@ test('a dry run summary says what would change and that nothing was changed, and
 });
 
 test('under --root, the undo command names the tree', () => {
-	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" domain="example.test" fqdn="mail.example.test" columns={80} />);
+	const {lastFrame, unmount} = render(<Summary items={items} dryRun={false} backups="/t/var/backups/mail-setup/x" root="/t" fqdn="mail.example.test" columns={80} />);
 	assert.match(lastFrame()!, /Undo this run: mail-setup undo --root \/t/);
 	unmount();
 });
@@ -61,6 +71,7 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 				{id: 'database', title: 'Database', state: 'skipped'},
 				{id: 'lda', title: 'LDA', state: 'done'},
 				{id: 'postfix', title: 'Postfix', state: 'todo'},
+				{id: 'dkim', title: 'DKIM', state: 'skipped', note: 'OpenDKIM is not installed: apt-get install opendkim opendkim-tools'},
 				{id: 'check', title: 'Checks', state: 'checking'},
 			]}
 			onChoice={value => (choice = value)}
@@ -76,6 +87,8 @@ test('the start screen: mode, target, versions (missing ones too), stage states;
 	assert.match(frame, /lda +✔ already done/);
 	assert.match(frame, /postfix +to do/);
 	assert.match(frame, /database +– not run/);
+	assert.match(frame, /dkim +– not run/);
+	assert.match(frame, /^dkim: OpenDKIM is not installed: apt-get install opendkim opendkim-tools$/m);
 	stdin.write(keys.enter);
 	await tick();
 	assert.equal(choice, 'start');

@@ -1,9 +1,8 @@
 // Step 10: the tutorial's s_client sessions, run live and judged, each with its transcript.
-import dns from 'node:dns/promises';
-import os from 'node:os';
 import type {CheckResult, CheckStatus} from '../types.js';
 import {mailboxDelivery} from './delivery.js';
 import {probePort, servedCertificate} from './probe.js';
+import {planRelay, relayVerdict, type Postconf, type Probe} from './relay.js';
 import {tlsCheck} from './tls.js';
 import {scrub, StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
 
@@ -24,6 +23,10 @@ export interface CheckOptions {
 	caFile?: string;
 	/** Is checkHost this machine (which Postfix trusts)? Detected when unset; tests on loopback set false. */
 	thisMachine?: boolean;
+	/** Runs this machine's postconf (the Host's probe): on the server it tells the relay check whom Postfix trusts. */
+	postconf?: Postconf;
+	/** Test hook: this machine's addresses (default: its interfaces). */
+	ownAddresses?: string[];
 	/** Test hook: every s_client pid as it starts. */
 	onSpawn?: (pid: number | undefined) => void;
 	/** How long mailbox-delivery waits for its message to arrive (default 15 s); tests shorten it. */
@@ -71,9 +74,8 @@ export async function runChecks(opts: CheckOptions, onEvent?: (id: string, line:
 		outsideAddress: opts.outsideAddress ?? OUTSIDE,
 	};
 	const secrets = [o.testPassword, authToken(o.testUser, o.testPassword), imapQuote(o.testPassword)];
-	const thisMachine = o.thisMachine ?? (await isThisMachine(o.checkHost));
 	const checks: [string, Check][] = [
-		['smtp-relay-refused', ctx => relayRefused(ctx, thisMachine)],
+		['smtp-relay-refused', relayRefused],
 		['smtp-local-accepted', localAccepted],
 		['imaps-login', imapsLogin],
 		['submission-auth', submissionAuth],
@@ -122,23 +124,6 @@ export function imapQuote(text: string): string {
 	return `"${text.replace(/[\\"]/g, c => `\\${c}`)}"`;
 }
 
-/** True when host resolves to loopback or an address of one of this machine's interfaces. */
-export async function isThisMachine(host: string): Promise<boolean> {
-	let addresses: string[];
-	try {
-		addresses = (await dns.lookup(host, {all: true})).map(entry => entry.address);
-	} catch {
-		return false; // unresolvable: the sessions will say so
-	}
-	const bare = (address: string) => address.replace(/^::ffff:/i, '').toLowerCase();
-	const mine = new Set(
-		Object.values(os.networkInterfaces())
-			.flat()
-			.map(info => bare(info!.address)),
-	);
-	return addresses.map(bare).some(address => address.startsWith('127.') || address === '::1' || address === '0.0.0.0' || address === '::' || mine.has(address));
-}
-
 const blocked = (reply: Reply) => /blocked using/i.test(reply.lines.join('\n'));
 const accepted = (reply: Reply) => reply.code.startsWith('2');
 
@@ -162,29 +147,34 @@ async function openEnvelope(s: Session, ctx: Ctx): Promise<Verdict | undefined> 
 	return undefined;
 }
 
-async function relayRefused(ctx: Ctx, thisMachine: boolean): Promise<Verdict> {
+/** The relay probe connects where planRelay says (on the server: an address Postfix does not trust); relay.ts judges. */
+async function relayRefused(ctx: Ctx): Promise<Verdict> {
 	const {o} = ctx;
-	const verdict = await withSession(ctx.session(o.ports.smtp, 'smtp', true), async s => {
-		const early = await openEnvelope(s, ctx);
-		if (early) return early;
-		s.send(`RCPT TO:<${o.outsideAddress}>`);
-		const rcpt = await s.smtp('RCPT TO (outside address)');
-		s.send('RSET');
-		await s.smtp('RSET');
-		if (blocked(rcpt)) return blockedVerdict(rcpt);
-		if (accepted(rcpt))
-			return {
-				status: 'fail' as const,
-				message: `OPEN RELAY: the server accepted mail for ${o.outsideAddress} from an unauthenticated client (${rcpt.last}). Anyone can send spam through it. Fix mynetworks (only 127.0.0.0/8 [::1]/128) and keep reject_unauth_destination in smtpd_relay_restrictions.`,
-			};
-		const why = /relay access denied/i.test(rcpt.last) ? 'Relay access denied' : 'refused, though not with the usual "Relay access denied"';
-		return {status: 'pass' as const, message: `relaying to ${o.outsideAddress} is refused: ${rcpt.last} (${why})`};
-	});
-	if (!thisMachine || verdict.status === 'inconclusive') return verdict;
-	// From the server itself Postfix trusts us (mynetworks), so relaying proves nothing either way.
-	const advice = `Postfix trusts connections from the server itself (mynetworks), so only a check from outside says whether it is an open relay: run \`npx mail-setup check --check-host ${o.fqdn} --fqdn ${o.fqdn} --test-user ${o.testUser} --test-password-file FILE\` from another machine.`;
-	const seen = verdict.status === 'fail' ? 'relaying was accepted from this machine, as expected for a trusted host' : 'relaying was refused even from this machine (a good sign)';
-	return {status: 'inconclusive', message: `${o.checkHost} is this machine: ${seen}. ${advice}`};
+	const plan = await planRelay(o, ctx.log);
+	let probe: Probe;
+	try {
+		probe = await withSession({...ctx.session(o.ports.smtp, 'smtp', true), host: plan.connect}, async s => {
+			const early = await openEnvelope(s, ctx);
+			if (early) return {outcome: 'blocked' as const, message: early.message};
+			s.send(`RCPT TO:<${o.outsideAddress}>`);
+			const rcpt = await s.smtp('RCPT TO (outside address)');
+			s.send('RSET');
+			await s.smtp('RSET');
+			if (blocked(rcpt)) return {outcome: 'blocked' as const, message: blockedVerdict(rcpt).message};
+			if (accepted(rcpt))
+				return {
+					outcome: 'accepted' as const,
+					message: `OPEN RELAY: the server accepted mail for ${o.outsideAddress} from an unauthenticated client (${rcpt.last}). Anyone can send spam through it. Fix mynetworks (only 127.0.0.0/8 [::1]/128) and keep reject_unauth_destination in smtpd_relay_restrictions.`,
+				};
+			const why = /relay access denied/i.test(rcpt.last) ? 'Relay access denied' : 'refused, though not with the usual "Relay access denied"';
+			return {outcome: 'refused' as const, message: `relaying to ${o.outsideAddress} is refused: ${rcpt.last} (${why})`};
+		});
+	} catch (error) {
+		if (!(error instanceof StepError)) throw error;
+		probe = {outcome: 'error', message: error.message};
+	}
+	const again = `run \`npx mail-setup check --check-host ${o.fqdn} --fqdn ${o.fqdn} --test-user ${o.testUser} --test-password-file FILE\` from another machine.`;
+	return relayVerdict(plan, probe, again);
 }
 
 async function localAccepted(ctx: Ctx): Promise<Verdict> {

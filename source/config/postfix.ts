@@ -242,3 +242,9 @@ export function removeFromList(value: string, item: string): string {
 		.filter(entry => entry !== '' && entry.toLowerCase() !== wanted)
 		.join(', ');
 }
+
+/** A Postfix list value with item in it: unchanged when it is there already, else item added at the end. */
+export function addToList(value: string | undefined, item: string): string {
+	const entries = (value ?? '').split(/[\s,]+/).filter(entry => entry !== '');
+	return entries.includes(item) ? (value ?? '').trim() : [...entries, item].join(', ');
+}

@@ -36,7 +36,7 @@ export interface HostOptions {
 	root?: string; // default '/'
 	dryRun?: boolean;
 	runId?: string;
-	/** Test hook: called before every effect ('write' | 'fsync' | 'rename' | 'chmod' | 'command'); throw to inject a fault. */
+	/** Test hook: called before every effect ('write' | 'fsync' | 'rename' | 'chmod' | 'mkdir' | 'command'); throw to inject a fault. */
 	fault?: (op: string, detail: string) => void;
 }
 
@@ -167,8 +167,9 @@ export class Host {
 		}
 		const file = this.real(target);
 		const dir = path.dirname(file);
+		// Parents first: undo goes newest first, so the file is gone before its new directory is removed.
+		await this.parents(target);
 		await this.journal.save(target, file);
-		await fs.mkdir(dir, {recursive: true});
 		const temp = path.join(dir, `.${path.basename(file)}.mail-setup-${randomBytes(4).toString('hex')}`);
 		this.inFlight.add(temp);
 		try {
@@ -194,6 +195,36 @@ export class Host {
 		}
 	}
 
+	/** Create a directory (and its parents) with this mode and owner; journalled, so undo removes it again if empty. */
+	async mkdir(target: string, mode: number, uid: number, gid: number): Promise<void> {
+		if (this.dryRun) {
+			this.overlay.set(target, {mode, uid, gid, isDirectory: true});
+			return;
+		}
+		const dir = this.real(target);
+		try {
+			this.guard('mkdir', target);
+			await this.parents(target);
+			await this.journal.save(target, dir);
+			await fs.mkdir(dir, {mode: 0o700});
+			if (process.getuid?.() === 0) await fs.lchown(dir, uid, gid);
+			// After chown, which clears a setgid bit.
+			await fs.chmod(dir, mode);
+		} catch (error) {
+			throw new HostError(`cannot create ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	/** Create the missing directories above target, each journalled, so undo removes them again. */
+	private async parents(target: string): Promise<void> {
+		const missing: string[] = [];
+		for (let dir = path.posix.dirname(target); !(await fs.lstat(this.real(dir)).catch(() => undefined)); dir = path.posix.dirname(dir)) missing.unshift(dir);
+		for (const dir of missing) {
+			await this.journal.save(dir, this.real(dir));
+			await fs.mkdir(this.real(dir));
+		}
+	}
+
 	/** Change only owner and mode (the permissions stage). */
 	async chmod(target: string, mode: number, uid: number, gid: number): Promise<void> {
 		const now = await this.info(target);
@@ -210,6 +241,22 @@ export class Host {
 			await fs.chmod(file, mode);
 		} catch (error) {
 			throw new HostError(`cannot change owner or mode of ${target}: ${(error as Error).message}`);
+		}
+	}
+
+	/**
+	 * Move target (a removed mailbox's mail directory) into this run's backups, where `undo` moves it back.
+	 * Returns where it went (a dry run: where it would go), or undefined when there is nothing there.
+	 */
+	async stash(target: string): Promise<string | undefined> {
+		if (!(await this.info(target))) return undefined;
+		if (this.dryRun) return this.journal.dir;
+		try {
+			this.guard('rename', target);
+			return await this.journal.move(target, this.real(target));
+		} catch (error) {
+			const why = isCode(error, 'EXDEV') ? `it is on another file system than ${this.journal.dir}` : (error as Error).message;
+			throw new HostError(`cannot move ${target} into the backups: ${why}`);
 		}
 	}
 

@@ -10,6 +10,7 @@ export interface Entry {
 	existed: boolean;
 	isDirectory?: boolean;
 	backup?: string; // file name inside the run directory
+	moved?: string; // a directory moved whole into the run directory (a removed mailbox's mail), under this name
 	mode?: number;
 	uid?: number;
 	gid?: number;
@@ -36,11 +37,15 @@ export class Journal {
 		return this.entries.map(entry => entry.target);
 	}
 
+	private async open(): Promise<void> {
+		await fs.mkdir(this.dir, {recursive: true, mode: 0o700});
+		await fs.chmod(this.base, 0o700);
+	}
+
 	/** Record the file as it is now, once per run: the first state is the one undo returns to. */
 	async save(target: string, file: string): Promise<void> {
 		if (this.seen.has(target)) return;
-		await fs.mkdir(this.dir, {recursive: true, mode: 0o700});
-		await fs.chmod(this.base, 0o700);
+		await this.open();
 		const entry: Entry = {target, file, existed: false};
 		try {
 			const s = await fs.lstat(file);
@@ -57,6 +62,26 @@ export class Journal {
 		this.entries.push(entry);
 		this.seen.add(target);
 		await writeManifest(this.dir, this.entries);
+	}
+
+	/** Move file (a directory too) into the run directory, so undo can move it back; returns where it went. */
+	async move(target: string, file: string): Promise<string> {
+		await this.open();
+		const moved = `${this.entries.length}-${path.basename(file)}`;
+		const to = path.join(this.dir, moved);
+		await fs.rename(file, to);
+		this.entries.push({target, file, existed: true, moved});
+		this.seen.add(target);
+		try {
+			await writeManifest(this.dir, this.entries);
+		} catch (error) {
+			// Unrecorded, undo could never find it: put it back.
+			this.entries.pop();
+			this.seen.delete(target);
+			await fs.rename(to, file);
+			throw error;
+		}
+		return to;
 	}
 
 	/** Put back everything recorded after mark (newest first) and forget it. */
@@ -102,9 +127,18 @@ export async function undoLastRun(base: string): Promise<string[] | undefined> {
 }
 
 async function restore(dir: string, entry: Entry): Promise<void> {
+	if (entry.moved) {
+		const from = path.join(dir, entry.moved);
+		// Never over a newer one (the mailbox added again and receiving mail): the operator merges them.
+		if (await fs.lstat(entry.file).then(() => true, () => false)) throw new Error(`cannot put ${entry.target} back: it exists again; the old one is in ${from}`);
+		await fs.mkdir(path.dirname(entry.file), {recursive: true});
+		await fs.rename(from, entry.file);
+		return;
+	}
 	if (!entry.existed) {
 		await fs.rm(entry.file, {force: true, recursive: false}).catch(async error => {
-			if ((error as NodeJS.ErrnoException).code === 'EISDIR') await fs.rmdir(entry.file).catch(() => {});
+			// A directory this run created: removed only if empty (a daemon's socket may live in it).
+			if (['EISDIR', 'ERR_FS_EISDIR'].includes((error as NodeJS.ErrnoException).code!)) await fs.rmdir(entry.file).catch(() => {});
 			else throw error;
 		});
 		return;

@@ -7,6 +7,14 @@ import type {Stage, StageContext} from './stage.js';
 
 const SQL_FILE = `${DOVECOT}/dovecot-sql.conf.ext`;
 const OPTION_FILE = `${DOVECOT}/dovecot-sql.my.cnf`;
+// Each mailbox's home and maildir: /var/mail/<domain>/<local part>, in each syntax; mailHome() says it for one address.
+const HOME23 = '/var/mail/%d/%n';
+const HOME24 = '/var/mail/%{user | domain}/%{user | username}';
+
+export function mailHome(address: string): string {
+	const at = address.lastIndexOf('@');
+	return `/var/mail/${address.slice(at + 1)}/${address.slice(0, at)}`;
+}
 
 /** 2.3 splits `connect =` at spaces with no quoting: such passwords go through a MySQL option file. */
 export function needsOptionFile(password: string): boolean {
@@ -30,7 +38,7 @@ async function plan23(ctx: StageContext): Promise<FileChange[]> {
 			c.set(['passdb'], 'driver', 'sql');
 			c.set(['passdb'], 'args', SQL_FILE);
 			c.set(['userdb'], 'driver', 'static');
-			c.set(['userdb'], 'args', 'uid=mail gid=mail home=/var/mail/%d/%n');
+			c.set(['userdb'], 'args', `uid=mail gid=mail home=${HOME23}`);
 		}),
 		await editDovecot(
 			ctx,
@@ -66,7 +74,7 @@ export function sql24(a: Answers): string {
 		'  fields {',
 		'    uid = mail',
 		'    gid = mail',
-		'    home = /var/mail/%{user | domain}/%{user | username}',
+		`    home = ${HOME24}`,
 		'  }',
 		'}',
 		'',
@@ -90,7 +98,7 @@ async function plan24(ctx: StageContext): Promise<FileChange[]> {
 	file.set(['passdb sql'], 'query', "SELECT email AS user, password FROM virtual_users WHERE email = '%{user}'");
 	file.set(['userdb static', 'fields'], 'uid', 'mail');
 	file.set(['userdb static', 'fields'], 'gid', 'mail');
-	file.set(['userdb static', 'fields'], 'home', '/var/mail/%{user | domain}/%{user | username}');
+	file.set(['userdb static', 'fields'], 'home', HOME24);
 	return [{path, content: file.toString(), ...secretFile}];
 }
 
@@ -110,11 +118,11 @@ export const dovecotSql: Stage = {
 			await editDovecot(ctx, confD('10-mail.conf'), c => {
 				if (v24) {
 					c.set([], 'mail_driver', 'maildir');
-					c.set([], 'mail_home', '/var/mail/%{user | domain}/%{user | username}');
+					c.set([], 'mail_home', HOME24);
 					c.set([], 'mail_path', '%{home}');
 					c.comment([], 'mail_inbox_path');
 				} else {
-					c.set([], 'mail_location', 'maildir:/var/mail/%d/%n');
+					c.set([], 'mail_location', `maildir:${HOME23}`);
 				}
 				c.set([], 'mail_privileged_group', 'mail');
 				// Default 500 refuses the mail user (uid 8): LMTP would answer 451 while SMTP says queued.

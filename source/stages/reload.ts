@@ -1,15 +1,17 @@
-// Restart Dovecot and reload Postfix (or start them), with systemd or without it, and only when
-// needed: a rerun that changed nothing leaves both alone (every IMAP client of a busy server would
-// be disconnected for nothing).
+// Restart Dovecot and OpenDKIM and reload Postfix (or start them), with systemd or without it, and
+// only when needed: a rerun that changed nothing leaves them alone (every IMAP client of a busy server
+// would be disconnected for nothing).
 import {setTimeout as sleep} from 'node:timers/promises';
 import {lastLines} from '../engine.js';
 import type {Host} from '../host/host.js';
 import {running} from '../lock.js';
 import type {Answers, Command} from '../types.js';
+import {OPENDKIM, OPENDKIM_FILES} from './dkim.js';
 import type {Stage} from './stage.js';
 
 const DOVECOT_PID = '/run/dovecot/master.pid';
 const POSTFIX_PID = '/var/spool/postfix/pid/master.pid';
+const OPENDKIM_PID = '/run/opendkim/opendkim.pid';
 const CONFIGURE_INSTANCE = '/usr/lib/postfix/configure-instance.sh';
 
 /** What is known about one service when deciding. */
@@ -33,8 +35,8 @@ export function reason(state: ServiceState): string | undefined {
 	return undefined;
 }
 
-/** The commands for both services, given their states; nothing when neither needs anything. */
-export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: boolean, configureInstance: boolean): Command[] {
+/** The commands for the services, given their states (opendkim: undefined where not installed); nothing when none needs anything. */
+export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: boolean, configureInstance: boolean, opendkim?: ServiceState): Command[] {
 	const out: Command[] = [];
 	const forDovecot = reason(dovecot);
 	if (forDovecot) {
@@ -45,6 +47,9 @@ export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: bo
 			out.push({argv: ['dovecot'], why: forDovecot});
 		}
 	}
+	// OpenDKIM reads its keys and tables only when it starts; before Postfix, so the milter socket is back first.
+	const forOpendkim = opendkim && reason(opendkim);
+	if (forOpendkim) out.push({argv: systemd ? ['systemctl', 'restart', 'opendkim'] : ['/etc/init.d/opendkim', 'restart'], why: forOpendkim});
 	const forPostfix = reason(postfix);
 	if (forPostfix) {
 		// A stopped Postfix must be started: `postfix reload` exits 1 then. Debian 12's postfix.service
@@ -79,33 +84,38 @@ async function startedAt(host: Host, pid: number): Promise<number | undefined> {
 	return Date.now() - uptime * 1000 + ticks * 10; // USER_HZ is 100 on Linux
 }
 
-/** The service's files, and which of them this run changed. */
-async function files(host: Host, dir: string, answers: Answers): Promise<Pick<ServiceState, 'changed' | 'newest'>> {
-	const own = (target: string) => target.startsWith(`${dir}/`) || target === answers.cert || target === answers.key;
+/** The service's files (directories and files), and which of them this run changed. */
+async function files(host: Host, paths: string[]): Promise<Pick<ServiceState, 'changed' | 'newest'>> {
+	const own = (target: string) => paths.some(p => target === p || target.startsWith(`${p}/`));
 	let newest: ServiceState['newest'];
-	for (const target of [...(await host.walk(dir)), answers.cert, answers.key]) {
+	for (const target of (await Promise.all(paths.map(p => host.walk(p)))).flat()) {
 		const mtimeMs = (await host.info(target))?.mtimeMs;
 		if (mtimeMs !== undefined && (!newest || mtimeMs > newest.mtimeMs)) newest = {path: target, mtimeMs};
 	}
 	return {changed: host.changedPaths().filter(own), newest};
 }
 
-async function states(host: Host, answers: Answers): Promise<{dovecot: ServiceState; postfix: ServiceState}> {
+async function states(host: Host, answers: Answers): Promise<{dovecot: ServiceState; postfix: ServiceState; opendkim?: ServiceState}> {
+	const pair = [answers.cert, answers.key];
 	const dovecotPid = await pidIn(host, DOVECOT_PID);
+	const opendkimPid = await pidIn(host, OPENDKIM_PID);
 	const postfixRunning = (await host.probe(['postfix', 'status'])).exitCode === 0;
 	// A reload restarts Postfix's qmgr but not its master: qmgr's start is when the config was read.
 	const masterPid = postfixRunning ? await pidIn(host, POSTFIX_PID) : undefined;
 	const qmgr = masterPid ? Number((await host.probe(['pgrep', '-P', String(masterPid), '-x', 'qmgr'])).stdout.trim().split('\n')[0]) : 0;
 	return {
-		dovecot: {running: dovecotPid !== undefined, loadedAt: dovecotPid && (await startedAt(host, dovecotPid)), ...(await files(host, '/etc/dovecot', answers))},
-		postfix: {running: postfixRunning, loadedAt: qmgr > 0 ? await startedAt(host, qmgr) : undefined, ...(await files(host, '/etc/postfix', answers))},
+		dovecot: {running: dovecotPid !== undefined, loadedAt: dovecotPid && (await startedAt(host, dovecotPid)), ...(await files(host, ['/etc/dovecot', ...pair]))},
+		postfix: {running: postfixRunning, loadedAt: qmgr > 0 ? await startedAt(host, qmgr) : undefined, ...(await files(host, ['/etc/postfix', ...pair]))},
+		opendkim: (await host.info(OPENDKIM))
+			? {running: opendkimPid !== undefined, loadedAt: opendkimPid && (await startedAt(host, opendkimPid)), ...(await files(host, OPENDKIM_FILES))}
+			: undefined,
 	};
 }
 
 async function commands(host: Host, answers: Answers): Promise<Command[]> {
-	const {dovecot, postfix} = await states(host, answers);
+	const {dovecot, postfix, opendkim} = await states(host, answers);
 	const configure = await host.read(CONFIGURE_INSTANCE);
-	return decide(dovecot, postfix, await systemd(host), configure !== undefined && !configure.includes('internal script used by postfix'));
+	return decide(dovecot, postfix, await systemd(host), configure !== undefined && !configure.includes('internal script used by postfix'), opendkim);
 }
 
 async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boolean> {
@@ -113,11 +123,11 @@ async function waitFor(check: () => Promise<boolean>, ms: number): Promise<boole
 	return check();
 }
 
-const NOTHING = 'nothing changed for Dovecot or Postfix: both keep running as they are';
+const NOTHING = 'nothing changed for Dovecot, Postfix or OpenDKIM: they keep running as they are';
 
 export const reload: Stage = {
 	id: 'reload',
-	title: 'Restart Dovecot, reload Postfix',
+	title: 'Restart Dovecot and OpenDKIM, reload Postfix',
 	async plan(ctx) {
 		// A dry run on the real root still shows what it would run (working that out only probes).
 		if (ctx.host.root !== '/') return {files: [], commands: [], notes: ['services are not touched under --root']};
@@ -142,6 +152,9 @@ export const reload: Stage = {
 		}
 		if (!(await waitFor(async () => (await pidIn(host, DOVECOT_PID)) !== undefined, 10_000))) {
 			return {ok: false, message: `Dovecot did not start: see its log (doveadm log errors) or run "dovecot -F" to see why`, commands: done};
+		}
+		if (planned.some(command => command.argv.join(' ').includes('opendkim')) && !(await waitFor(async () => (await pidIn(host, OPENDKIM_PID)) !== undefined, 10_000))) {
+			return {ok: false, message: 'OpenDKIM did not start: "opendkim -n" shows what is wrong with its configuration', commands: done};
 		}
 		const status = await host.probe(['postfix', 'status']);
 		if (status.exitCode !== 0) return {ok: false, message: `Postfix is not running after ${done.at(-1)}: see the mail log`, commands: done};

@@ -1,6 +1,6 @@
 // What a stage is: data about one step of the tutorial.
 import type {Host} from '../host/host.js';
-import type {Answers, CheckResult, Plan, StageId} from '../types.js';
+import type {Answers, CheckResult, DnsRecord, Plan, StageId} from '../types.js';
 import type {Service} from './service.js';
 
 export interface StageContext {
@@ -24,6 +24,7 @@ export interface RunOutcome {
 	message: string;
 	commands: string[];
 	checks?: CheckResult[];
+	records?: DnsRecord[];
 }
 
 export interface Stage {

@@ -19,6 +19,8 @@ export interface StartStage {
 	state: EarlyState;
 	/** Marked done, but the operator asked to run it again. */
 	again?: boolean;
+	/** Why it cannot run here, and what fixes that. */
+	note?: string;
 }
 
 export interface StartScreenProps {
@@ -72,8 +74,11 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 	];
 	const choose: KeyHelp[] = [['↑/↓', 'choose a stage'], ...(current?.state === 'done' ? [['Space', current.again ? 'keep it as done' : 'run it again'] as KeyHelp] : [])];
 	const width = Math.max(...stages.map(stage => stage.id.length)) + 2;
-	// Everything but the stage list: 9 rows and the key lines.
-	const room = Math.max(3, rows - 9 - wrap(keyLineText(start), columns).length - wrap(keyLineText(choose), columns).length);
+	// Why a stage cannot run here (OpenDKIM not installed): said under the list.
+	const notes = stages.filter(stage => stage.note).map(stage => `${stage.id}: ${stage.note}`);
+	// Everything but the stage list: 9 rows, the notes and the key lines.
+	const fixed = [...notes, keyLineText(start), keyLineText(choose)].reduce((sum, text) => sum + wrap(text, columns).length, 9);
+	const room = Math.max(3, rows - fixed);
 	const fits = stages.length <= room;
 	const size = fits ? stages.length : room - 1; // a row for "stages 3–10 of 11"
 	const first = Math.max(0, Math.min(cursor - Math.floor(size / 2), stages.length - size));
@@ -115,6 +120,11 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 				);
 			})}
 			{fits ? undefined : <Text dimColor>{`stages ${first + 1}–${first + size} of ${stages.length} · ↑/↓`}</Text>}
+			{notes.map(note => (
+				<Text key={note} color={tint('yellow')}>
+					{wrap(note, columns).join('\n')}
+				</Text>
+			))}
 			<Text> </Text>
 			<KeyLine help={start} />
 			<KeyLine help={choose} />

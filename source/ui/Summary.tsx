@@ -1,7 +1,8 @@
 // The last screen: every stage's verdict, where the backups are, how to undo, what is left to do.
 // The program exits on it, so it is printed whole (the terminal keeps what scrolls off the top) and wrapped.
 import {Box, Text} from 'ink';
-import type {StageId, Status} from '../types.js';
+import {recordLabels, recordText} from '../dns/records.js';
+import type {DnsRecord, StageId, Status} from '../types.js';
 import {markColor, marks, tint} from './theme.js';
 import {wrap} from './wrap.js';
 
@@ -22,12 +23,16 @@ export interface SummaryProps {
 	backups?: string;
 	/** The --root tree, when not the real root: undo needs it too. */
 	root?: string;
-	domain: string;
 	fqdn: string;
 	/** The operator quit or pressed Ctrl-C. */
 	interrupted?: boolean;
 	columns: number;
+	/** The DNS records to publish, with what the DNS checks found. */
+	records?: DnsRecord[];
 }
+
+const recordColor: Record<DnsRecord['status'], string | undefined> = {published: 'green', missing: 'yellow', wrong: 'red', unchecked: undefined};
+const labelWidth = Math.max(...Object.values(recordLabels).map(label => label.length));
 
 /** The first line of the summary: how the run ended, in counts. A dry run never says passed. */
 export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = false): string {
@@ -41,7 +46,7 @@ export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = f
 	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${counts.join(', ')}; nothing was changed`;
 }
 
-export function Summary({items, dryRun, backups, root = '/', domain, fqdn, interrupted, columns}: SummaryProps) {
+export function Summary({items, dryRun, backups, root = '/', fqdn, interrupted, columns, records = []}: SummaryProps) {
 	const failed = items.some(item => item.status === 'fail');
 	const width = Math.max(...items.map(item => item.id.length)) + 2;
 	const row = (text: string) => wrap(text, columns).join('\n');
@@ -74,9 +79,20 @@ export function Summary({items, dryRun, backups, root = '/', domain, fqdn, inter
 			)}
 			<Text> </Text>
 			<Text bold>Still to do by you:</Text>
-			<Text>{row(` DNS MX   ${domain}. MX 10 ${fqdn}.`)}</Text>
-			<Text>{row(` DNS SPF  ${domain}. TXT "v=spf1 mx -all"`)}</Text>
-			<Text>{row(` DNS PTR  the server's IP → ${fqdn} (your hosting provider sets it)`)}</Text>
+			<Text>{row(' DNS records to publish (zone-file lines):')}</Text>
+			{records.map(r => {
+				// A long record (the DKIM key) goes on under itself, not under its label.
+				const [first, ...rest] = wrap(`   ${recordLabels[r.status].padEnd(labelWidth)} ${recordText(r)}`, columns, labelWidth + 4);
+				return (
+					<Text key={`${r.type} ${r.name} ${r.value}`}>
+						{'   '}
+						<Text color={recordColor[r.status] && tint(recordColor[r.status]!)} dimColor={r.status === 'unchecked'}>
+							{first!.slice(3, 3 + labelWidth)}
+						</Text>
+						{[first!.slice(3 + labelWidth), ...rest].join('\n')}
+					</Text>
+				);
+			})}
 			<Text>{row(' From another machine, prove that the server refuses to relay:')}</Text>
 			<Text>{row(`   npx mail-setup check --check-host ${fqdn}`)}</Text>
 		</Box>

@@ -17,8 +17,8 @@ export const WRONG_PASSWORD = `wrong-${TEST_PASSWORD}`;
 export const CERT = `/etc/ssl/certs/${FQDN}.crt`;
 export const KEY = `/etc/ssl/private/${FQDN}.key`;
 /** The files the wizard may change: undo must give them back byte for byte. */
-export const CONFIG_PATHS = ['/etc/dovecot', '/etc/postfix', CERT, KEY];
-export const FILE_STAGES = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission'];
+export const CONFIG_PATHS = ['/etc/dovecot', '/etc/postfix', CERT, KEY, '/etc/opendkim.conf', '/etc/opendkim', '/etc/dkimkeys'];
+export const FILE_STAGES = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission', 'dkim'];
 export const ALL_STAGES = ['database', ...FILE_STAGES, 'reload', 'check'];
 export const CHECK_IDS = ['smtp-relay-refused', 'smtp-local-accepted', 'imaps-login', 'submission-auth', 'plaintext-closed', 'certificate-name', 'mailbox-delivery', 'tls'];
 /** Where the server keeps the secrets of a headless run (root only). */

@@ -1,0 +1,89 @@
+// The DNS records a mail server needs, as data and as zone-file lines. Pure: no lookups here.
+import {isIPv4, isIPv6} from 'node:net';
+import type {DnsRecord} from '../types.js';
+
+export interface RecordFacts {
+	domain: string;
+	fqdn: string;
+	postmaster: string;
+	selector: string;
+	/** The server's public addresses; [] when not known here. */
+	addresses: string[];
+	/** The DKIM public key in use (base64 SubjectPublicKeyInfo); undefined when not known here. */
+	dkimKey?: string;
+}
+
+export const dkimName = (selector: string, domain: string) => `${selector}._domainkey.${domain}`;
+export const dmarcName = (domain: string) => `_dmarc.${domain}`;
+// The server by name, and whatever else the domain's MX records name: no MX change ever breaks it.
+export const spfValue = (fqdn: string) => `v=spf1 mx a:${fqdn} -all`;
+export const dkimValue = (key: string) => `v=DKIM1; k=rsa; p=${key}`;
+export const dmarcValue = (postmaster: string) => `v=DMARC1; p=quarantine; rua=mailto:${postmaster}`;
+
+const record = (type: DnsRecord['type'], name: string, value: string): DnsRecord => ({type, name, value, status: 'unchecked'});
+
+/** Every record to publish, in the order an operator adds them; PTR last (the hosting provider sets it). */
+export function recordsFor(f: RecordFacts): DnsRecord[] {
+	return [
+		record('MX', f.domain, `10 ${f.fqdn}`),
+		...f.addresses.map(address => record(isIPv6(address) ? 'AAAA' : 'A', f.fqdn, address)),
+		record('TXT', f.domain, spfValue(f.fqdn)),
+		...(f.dkimKey ? [record('TXT', dkimName(f.selector, f.domain), dkimValue(f.dkimKey))] : []),
+		record('TXT', dmarcName(f.domain), dmarcValue(f.postmaster)),
+		...(f.addresses.length ? f.addresses.map(address => record('PTR', reverseName(address), f.fqdn)) : [record('PTR', '', f.fqdn)]),
+	];
+}
+
+/** A TXT value as zone-file strings: at most 255 bytes each (RFC 1035), quotes and backslashes escaped. */
+export function txtStrings(value: string): string[] {
+	const bytes = Buffer.from(value);
+	const parts: string[] = [];
+	for (let at = 0; at < bytes.length || parts.length === 0; at += 255) parts.push(bytes.subarray(at, at + 255).toString());
+	return parts.map(part => `"${part.replace(/["\\]/g, c => `\\${c}`)}"`);
+}
+
+/** One zone-file line, names absolute (trailing dot). A PTR whose address is not known says so instead of a name. */
+export function zoneLine(r: DnsRecord): string {
+	const name = r.name ? `${r.name}.` : "<the server's address, reversed>.";
+	const value = r.type === 'TXT' ? txtStrings(r.value).join(' ') : r.type === 'A' || r.type === 'AAAA' ? r.value : `${r.value}.`;
+	return `${name} IN ${r.type} ${value}`;
+}
+
+/** 203.0.113.2 → 2.113.0.203.in-addr.arpa; IPv6 as 32 reversed nibbles under ip6.arpa. */
+export function reverseName(address: string): string {
+	if (isIPv4(address)) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+	return `${[...ipv6Hex(address)].reverse().join('.')}.ip6.arpa`;
+}
+
+/** The 32 hex digits of an IPv6 address (:: expanded, an embedded IPv4 tail converted). */
+function ipv6Hex(address: string): string {
+	let text = address.toLowerCase();
+	const v4 = text.match(/(\d+\.\d+\.\d+\.\d+)$/)?.[1];
+	if (v4) {
+		const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
+		text = text.slice(0, -v4.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+	}
+	const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+	const left = head ? head.split(':') : [];
+	const right = tail ? tail.split(':') : [];
+	const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+	return groups.map(group => group.padStart(4, '0')).join('');
+}
+
+/** One spelling per address, so published and reached addresses compare equal. */
+export function canonicalIp(address: string): string {
+	const bare = address.replace(/^::ffff:(?=\d+\.)/i, '');
+	return isIPv6(bare) ? ipv6Hex(bare) : bare;
+}
+
+export const recordLabels: Record<DnsRecord['status'], string> = {
+	published: 'published',
+	missing: 'TO PUBLISH',
+	wrong: 'WRONG',
+	unchecked: 'not checked',
+};
+
+/** What the summaries print for one record: its zone-file line, the PTR marked as the hosting provider's. */
+export function recordText(r: DnsRecord): string {
+	return r.type === 'PTR' ? `${zoneLine(r)}   (ask your hosting provider)` : zoneLine(r);
+}
