@@ -116,7 +116,8 @@ test('accepted but never delivered: fails within the deadline, saying so and nam
 	assert.match(result.transcript, /C: d\d+ LOGOUT/);
 	assert.doesNotMatch(result.transcript, /UID STORE|EXPUNGE/);
 	console.log(`# runChecks, never delivered, 1.5 s deadline: ${took} ms`);
-	assert.ok(took >= 1400 && took < 2500, `took ${took} ms`);
+	// Under 2 × the wait: the tls check's fourteen s_client processes run alongside on a 2-core machine.
+	assert.ok(took >= 1400 && took < 3000, `took ${took} ms`);
 	assert.deepEqual(opensslChildren(), [], 'no s_client left behind');
 });
 

@@ -199,7 +199,8 @@ test('a host that accepts and never answers costs one deadline per check, not a 
 		assert.equal(result.status, 'fail', result.id);
 		assert.match(result.message, /no answer before the deadline|timeout/, result.id);
 	}
-	assert.ok(took < 1600, `took ${took} ms: one deadline, not two`);
+	// Less than two deadlines, with the tls check's fourteen s_client processes starting alongside.
+	assert.ok(took < 1900, `took ${took} ms: one deadline, not two`);
 	assert.deepEqual(opensslChildren(), [], 'no s_client left behind');
 });
 
