@@ -65,7 +65,7 @@ describe('TLS on booted servers', {concurrency: true}, () => {
 			const matrix = tls.transcript!.split('\n');
 			for (const port of [993, 587]) {
 				for (const probe of PROBES) {
-					const line = matrix.find(l => l.startsWith(`${port} ${probe.what}: `));
+					const line = matrix.find(entry => entry.startsWith(`${port} ${probe.what}: `));
 					assert.ok(line, `${port} ${probe.what}: not probed\n${tls.transcript}`);
 					assert.ok(line.startsWith(`${port} ${probe.what}: ${probe.wanted}`), line);
 					t.diagnostic(`Debian ${release}: ${line.replace(/: openssl .*$/, '')}`);
