@@ -20,7 +20,7 @@ export const KEY = `/etc/ssl/private/${FQDN}.key`;
 export const CONFIG_PATHS = ['/etc/dovecot', '/etc/postfix', CERT, KEY, '/etc/opendkim.conf', '/etc/opendkim', '/etc/dkimkeys'];
 export const FILE_STAGES = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission', 'dkim'];
 export const ALL_STAGES = ['database', ...FILE_STAGES, 'reload', 'check'];
-export const CHECK_IDS = ['smtp-relay-refused', 'smtp-local-accepted', 'imaps-login', 'submission-auth', 'plaintext-closed', 'certificate-name', 'mailbox-delivery'];
+export const CHECK_IDS = ['smtp-relay-refused', 'smtp-local-accepted', 'imaps-login', 'submission-auth', 'plaintext-closed', 'certificate-name', 'mailbox-delivery', 'tls'];
 /** Where the server keeps the secrets of a headless run (root only). */
 export const SECRETS = '/root/secrets';
 

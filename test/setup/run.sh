@@ -15,7 +15,7 @@ MODE="${1:-all}"
 NAME="npm test"
 [[ "$MODE" == all ]] || NAME="npm run test:$MODE"
 # What the tests run on this machine (the mail stack itself only ever runs inside the roots).
-TOOLS="debootstrap systemd-container iproute2 util-linux tmux openssh-client openssl ca-certificates curl swaks libnet-ssleay-perl dnsmasq-base python3-dkim"
+TOOLS="debootstrap systemd-container iproute2 util-linux tmux openssh-client openssl ca-certificates curl swaks libnet-ssleay-perl dnsmasq-base python3-dkim sslscan"
 # Let's Encrypt offline: an ACME test CA, and a web server on the laptop (python3 -m http.server).
 TOOLS="$TOOLS pebble python3"
 CACHE="${MAIL_SETUP_TEST_CACHE:-/var/cache/mail-setup-test}"
