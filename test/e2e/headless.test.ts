@@ -69,12 +69,12 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			const postfixUnit = release === 12 ? 'postfix@-' : 'postfix';
 			const active = await server.run(['systemctl', 'is-active', 'dovecot', postfixUnit, 'mariadb']);
 			assert.equal(active.stdout, 'active\n'.repeat(3), active.stdout + active.stderr);
-			const cgroups = await server.run(['sh', '-c', 'for p in $(pgrep -x dovecot) $(pgrep -x master); do echo "$(cat /proc/$p/comm) $(grep -m1 name=systemd /proc/$p/cgroup || head -1 /proc/$p/cgroup)"; done']);
+			const cgroups = await server.run(['sh', '-c', 'for p in $(pgrep -x dovecot) $(pgrep -x master); do echo "$(cat /proc/$p/comm) $(grep -m1 name=systemd /proc/$p/cgroup || head -1 /proc/$p/cgroup)"; done; ps -eo pid,ppid,lstart,args >&2']);
 			const masters = cgroups.stdout.trim().split('\n');
 			assert.ok(masters.some(line => line.startsWith('dovecot ')) && masters.some(line => line.startsWith('master ')), cgroups.stdout);
 			for (const line of masters) {
 				const unit = line.startsWith('dovecot ') ? '/system.slice/dovecot.service' : release === 12 ? '/system.slice/system-postfix.slice/postfix@-.service' : '/system.slice/postfix.service';
-				assert.ok(line.endsWith(unit), `not in its unit's cgroup: ${line}`);
+				assert.ok(line.endsWith(unit), `not in its unit's cgroup: ${line}\n${cgroups.stderr}`);
 			}
 			const auth = await server.run(['doveadm', 'auth', 'test', TEST_USER], {input: `${TEST_PASSWORD}\n`});
 			assert.match(auth.stdout, /auth succeeded/, auth.stdout + auth.stderr);
