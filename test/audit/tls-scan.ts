@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {FQDN, type Host, type Release} from '../helpers/server.ts';
 import {rootDir} from '../helpers/roots.ts';
-import {DB_PASSWORD, lab, report, SECRETS, summary, TEST_PASSWORD} from '../e2e/lib.ts';
+import {configuredLab} from '../e2e/lib.ts';
 
 const [layer, logs, ...wanted] = process.argv.slice(2);
 assert.ok(layer && logs && fs.existsSync(path.join(layer, 'usr/bin/testssl')), 'usage: tls-scan.ts TOOLS_LAYER LOG_DIR [12] [13]');
@@ -76,16 +76,9 @@ function findings(file: string): Finding[] {
 
 await Promise.all(
 	releases.map(async release => {
-		const l = await lab(release);
+		const l = await configuredLab(release);
 		try {
 			const {server, laptop} = l;
-			await server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-			await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
-			const args = ['--yes', '--json', '--fqdn', FQDN, '--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`, '--check-host', '127.0.0.1', '--db-create'];
-			const wizard = await server.run(['npx', 'mail-setup', ...args], {timeout: 300_000});
-			const doc = report(wizard, 'the wizard');
-			fs.writeFileSync(path.join(logs!, `r${release}-wizard.txt`), summary(doc));
-			assert.equal(wizard.exitCode, 0, summary(doc));
 			const settings = await server.run(['sh', '-c', 'doveconf -n | grep -E "^ssl"; postconf -n | grep -E "tls"; postconf -P | grep tls']);
 			fs.writeFileSync(path.join(logs!, `r${release}-settings.txt`), settings.stdout);
 			fs.writeFileSync(path.join(logs!, `r${release}-cert.pem`), (await server.read(`/etc/ssl/certs/${FQDN}.crt`))!);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {makePair} from '../../source/stages/certificate.ts';
 import {makeDkimKey} from '../../source/stages/dkim.ts';
-import {DB_PASSWORD, expectChecks, FILE_STAGES, lab, laptopCheck, report, SECRETS, summary, TEST_PASSWORD, writeFile} from '../e2e/lib.ts';
+import {configuredLab, expectChecks, FILE_STAGES, laptopCheck, TEST_PASSWORD, writeFile} from '../e2e/lib.ts';
 import {adminDb, DB} from '../helpers/admin.ts';
 import {FQDN, type Release} from '../helpers/server.ts';
 import {makeStockTree} from '../helpers/stock.ts';
@@ -152,13 +152,8 @@ row('npx tarball, empty cache, offline', `${ms(best(npx))}/${ms(median(npx))}`, 
 // BENCH_SERVER=12 or 13 boots that server on a test network (root, and the roots of test/setup/roots.sh).
 const release = process.env.BENCH_SERVER;
 if (release === '12' || release === '13') {
-	const l = await lab(Number(release) as Release);
+	const l = await configuredLab(Number(release) as Release);
 	try {
-		await l.server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-		await l.server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
-		const secrets = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
-		const wizard = await l.server.run(['npx', 'mail-setup', '--yes', '--json', '--fqdn', FQDN, ...secrets, '--check-host', '127.0.0.1', '--db-create'], {timeout: 300_000});
-		if (wizard.exitCode !== 0) throw new Error(`the wizard on the server failed:\n${summary(report(wizard, 'the wizard'))}`);
 		const passwordFile = writeFile(path.join(l.laptop.homeOf('nobody'), 'test-password'), `${TEST_PASSWORD}\n`, 'nobody');
 		const checks: number[] = [];
 		let count = 0;

@@ -51,6 +51,22 @@ export async function lab(release: Release): Promise<Lab> {
 	}
 }
 
+/** A lab whose server the headless wizard set up as an operator would (`--yes --db-create`, its checks on loopback). */
+export async function configuredLab(release: Release): Promise<Lab> {
+	const l = await lab(release);
+	try {
+		await l.server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
+		await l.server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+		const secrets = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
+		const wizard = await l.server.run(['npx', 'mail-setup', '--yes', '--json', '--fqdn', FQDN, ...secrets, '--check-host', '127.0.0.1', '--db-create'], {timeout: 300_000});
+		assert.equal(wizard.exitCode, 0, `the wizard on the server:\n${summary(report(wizard, 'the wizard'))}`);
+		return l;
+	} catch (error) {
+		await l.net.close();
+		throw error;
+	}
+}
+
 /** Type, mode, owner and sha256 (or link target) of every path below the given ones, one line each. */
 export async function fingerprint(server: Server, paths: string[]): Promise<string> {
 	const script = String.raw`
