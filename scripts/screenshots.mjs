@@ -3,14 +3,16 @@
 // the server's A record, as before the mail records are published) and a laptop whose tmux
 // (80x30, colours on) runs `ssh -tt root@mail.example.test`, then `npx mail-setup` answered as a person does:
 // Enter through the start screen and the defaults, the two passwords typed, yes to the database offer, one
-// stage confirmed, then `a` for the rest; last the day-two screen, `npx mail-setup mailbox`, adding a mailbox.
-// Each screen: tmux capture-pane -e → SVG → PNG (rsvg-convert) in media/.
+// stage confirmed, then `a` for the rest (Enter, no, to the Let's Encrypt offer); last the day-two screen,
+// `npx mail-setup mailbox`, adding a mailbox. Each screen: tmux capture-pane -e → SVG → PNG (rsvg-convert) in
+// media/; a screen showing a password is an error.
 // Usage, as root once the test roots exist (test/setup/roots.sh): node --import tsx scripts/screenshots.mjs
 // Needs librsvg2-bin and fonts-dejavu-core besides what the end-to-end tests need.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {fileURLToPath} from 'node:url';
 import {DB_PASSWORD, DOMAIN, lab, TEST_PASSWORD} from '../test/e2e/lib.ts';
 import {serveZone} from '../test/helpers/dns-zone.ts';
 import {FQDN, SUBNET} from '../test/helpers/server.ts';
@@ -19,6 +21,7 @@ import {Terminal} from '../test/helpers/terminal.ts';
 /** A throwaway password for the mailbox added on the day-two screen. */
 const ALICE_PASSWORD = 'Shots-Alice-3';
 const SECRETS = [DB_PASSWORD, TEST_PASSWORD, ALICE_PASSWORD];
+const MEDIA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../media');
 
 // ANSI (as tmux captures it) → SVG: one <text> per run of same-styled characters, placed by column.
 const palette = ['#1e1e1e', '#e06c75', '#98c379', '#e5c07b', '#61afef', '#c678dd', '#56b6c2', '#d4d4d4'];
@@ -91,14 +94,12 @@ const plain = ansi => ansi.replace(/\x1b\[[0-9;]*m/g, '');
 function shoot(name, ansi) {
 	const lines = ansi.replace(/\n+$/, '').split('\n');
 	const shown = lines.slice(Math.max(0, lines.findLastIndex(line => /^mail-setup \d/.test(plain(line))))).join('\n');
-	const leaked = SECRETS.filter(secret => plain(shown).includes(secret));
-	if (leaked.length) throw new Error(`${name}: a password is on screen`);
-	fs.mkdirSync('media', {recursive: true});
+	if (SECRETS.some(secret => plain(shown).includes(secret))) throw new Error(`${name}: a password is on screen`);
 	const svg = path.join(os.tmpdir(), `mail-setup-shots-${process.pid}-${name}.svg`);
 	fs.writeFileSync(svg, toSvg(shown));
-	execFileSync('rsvg-convert', ['-o', `media/${name}.png`, svg]);
+	execFileSync('rsvg-convert', ['-o', path.join(MEDIA, `${name}.png`), svg]);
 	fs.rmSync(svg);
-	console.log(`media/${name}.png`);
+	console.log(path.join(MEDIA, `${name}.png`));
 }
 
 const prompt = /^root@mail:~#$/m;
@@ -155,6 +156,9 @@ try {
 	await term.waitFor(s => /Stage 2 of \d+: dovecot-sql/.test(s) && s.includes('s skip'));
 	shoot('stage', await term.colours());
 	await term.keys('a'); // this and every following stage
+	// It stops once more: the FQDN resolves to the server, so the certificate stage offers Let's Encrypt.
+	await term.waitFor(/^\? Ask Let's Encrypt/m, 120_000);
+	await term.keys('Enter'); // no: the self-signed pair
 	// The live checks under way: every verdict so far, and the check's transcript as it comes.
 	await term.waitFor(s => /Stage \d+ of \d+: check/.test(s) && / {2}\S+: [CS]: /.test(s), 300_000);
 	shoot('running', await term.colours());
@@ -179,8 +183,7 @@ try {
 	await term.waitFor(finished);
 	const history = await term.history();
 	if (SECRETS.some(secret => history.includes(secret))) throw new Error('a password was on screen during the run');
-	await term.close();
 } finally {
 	await zone?.stop();
-	await l.net.close();
+	await l.net.close(); // ends the tmux server too
 }
