@@ -41,27 +41,29 @@ export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: bo
 	const out: Command[] = [];
 	const forDovecot = reason(dovecot);
 	if (forDovecot) {
-		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot});
+		const done = dovecot.running ? 'Dovecot restarted' : 'Dovecot started';
+		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot, done});
 		else {
 			// Listeners change with the config: Dovecot needs a restart, not a reload.
 			if (dovecot.running) out.push({argv: ['dovecot', 'stop'], why: forDovecot});
-			out.push({argv: ['dovecot'], why: forDovecot});
+			out.push({argv: ['dovecot'], why: forDovecot, done});
 		}
 	}
 	// OpenDKIM reads its keys and tables only when it starts; before Postfix, so the milter socket is back first.
 	const forOpendkim = opendkim && reason(opendkim);
-	if (forOpendkim) out.push({argv: systemd ? ['systemctl', 'restart', 'opendkim'] : ['/etc/init.d/opendkim', 'restart'], why: forOpendkim});
+	if (forOpendkim) out.push({argv: systemd ? ['systemctl', 'restart', 'opendkim'] : ['/etc/init.d/opendkim', 'restart'], why: forOpendkim, done: 'OpenDKIM restarted'});
 	const forPostfix = reason(postfix);
 	if (forPostfix) {
 		// A stopped Postfix must be started: `postfix reload` exits 1 then. Debian 12's postfix.service
 		// stays "active" while its postfix@- instance is dead, so systemd must restart, not start it.
-		if (systemd) out.push({argv: ['systemctl', postfix.running ? 'reload' : 'restart', 'postfix'], why: forPostfix});
-		else if (postfix.running) out.push({argv: ['postfix', 'reload'], why: forPostfix});
+		const done = postfix.running ? 'Postfix reloaded' : 'Postfix started';
+		if (systemd) out.push({argv: ['systemctl', postfix.running ? 'reload' : 'restart', 'postfix'], why: forPostfix, done});
+		else if (postfix.running) out.push({argv: ['postfix', 'reload'], why: forPostfix, done});
 		else {
 			// Without systemd nothing copies /etc/hosts and friends into Postfix's chroot (Debian 12);
 			// since Debian 13 `postfix start` runs the script itself.
 			if (configureInstance) out.push({argv: [CONFIGURE_INSTANCE, '-'], why: forPostfix});
-			out.push({argv: ['postfix', 'start'], why: forPostfix});
+			out.push({argv: ['postfix', 'start'], why: forPostfix, done});
 		}
 	}
 	return out;
@@ -160,6 +162,6 @@ export const reload: Stage = {
 		}
 		const status = await host.probe(['postfix', 'status']);
 		if (status.exitCode !== 0) return {ok: false, message: `Postfix is not running after ${done.at(-1)}: see the mail log`, commands: done};
-		return {ok: true, message: planned.map(command => `${command.argv.join(' ')}: ${command.why}`).join('\n'), commands: done};
+		return {ok: true, message: planned.flatMap(command => (command.done ? [`${command.done}: ${command.why}`] : [])).join('\n'), commands: done};
 	},
 };

@@ -8,6 +8,7 @@
 //   const screen = await term.waitFor(/Summary/);         // what is on screen, once it matches
 //   term.presses                                         // keys pressed (not counting typed text)
 //   term.screens                                         // every distinct screen seen so far
+//   await term.colours()                                 // the screen with its colours (SGR escapes)
 //   await term.clearHistory()                            // a clean screen and history
 //
 // Keys are tmux key names (Enter, BSpace, Up, C-u, Space, …). The tmux server runs on the host
@@ -83,6 +84,11 @@ export class Terminal {
 	/** Everything that scrolled by, and the screen. */
 	history(): Promise<string> {
 		return this.tmux('capture-pane', '-p', '-S', '-', '-t', 'main');
+	}
+
+	/** The screen as screen() does, with its colours as SGR escapes; with history, what scrolled by too. */
+	colours(history = false): Promise<string> {
+		return this.tmux('capture-pane', '-p', '-e', ...(history ? ['-S', '-'] : []), '-t', 'main');
 	}
 
 	/** Forgets the history and clears the screen (the shell prompt stays). */
