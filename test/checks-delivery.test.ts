@@ -3,7 +3,7 @@ import {after, test} from 'node:test';
 import {authToken, runChecks, type CheckOptions} from '../source/checks/checks.ts';
 import {CIPHER_LIST} from '../source/tls.ts';
 import type {CheckResult} from '../source/types.ts';
-import {closedPort, fakeMailbox, imapsServer, makeCert, opensslChildren, smtpServer, type Fake, type FakeMailbox, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
+import {closedPort, fakeMailbox, imapsServer, makeCert, opensslChildren, smtpServer, type Fake, type ImapOptions, type SmtpOptions} from './helpers/checks-servers.ts';
 
 const FQDN = 'mail.example.com';
 const USER = 'tester@example.com';

@@ -1,13 +1,13 @@
 // What the operator reads, from the built CLI: dry-run words, empty options, masks, the laptop preview.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {inRootSync} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
+import {fingerprint} from './helpers/tree.ts';
 
 const bin = path.resolve('bin/mail-setup.js');
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), `cli-output-${process.pid}-`));
@@ -29,21 +29,6 @@ function copyOf(tree: string): string {
 	return dest;
 }
 
-/** Content, mode and owner of every file below dir. */
-function fingerprint(dir: string): string {
-	const hash = createHash('sha256');
-	const walk = (d: string) => {
-		for (const name of fs.readdirSync(d).sort()) {
-			const p = path.join(d, name);
-			const s = fs.lstatSync(p);
-			hash.update(`${path.relative(dir, p)} ${s.mode} ${s.uid}:${s.gid}\n`);
-			if (s.isDirectory()) walk(p);
-			else if (s.isFile()) hash.update(fs.readFileSync(p));
-		}
-	};
-	walk(dir);
-	return hash.digest('hex');
-}
 
 function passwordFile(secret: string): string {
 	const file = path.join(fs.mkdtempSync(path.join(temp, 'secret-')), 'db');

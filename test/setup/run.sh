@@ -53,6 +53,13 @@ host_state() {
 }
 BEFORE="$(host_state)"
 
+# Every temp file of the run goes under one directory, removed at the end: a test that forgets its own
+# leaves nothing behind. Readable by all: some commands of the tests run as nobody.
+TMPDIR="$(mktemp -d /tmp/mail-setup-tests.XXXXXX)"
+chmod 755 "$TMPDIR"
+export TMPDIR
+trap 'rm -rf --one-file-system "$TMPDIR"' EXIT
+
 timings=()
 report() {
 	echo "=== timings"
