@@ -4,6 +4,27 @@ import path from 'node:path';
 import * as esbuild from 'esbuild';
 
 const pkg = JSON.parse(await fs.readFile('package.json', 'utf8'));
+
+// Debian 12 and Ubuntu 24.04 ship Node 18, whose RegExp lacks the `v` flag that string-width 8 (ink's
+// measure of text) uses. Its other classes are fine with `u`; only \p{RGI_Emoji} needs `v`, and for a width
+// the code-point form is enough: a cluster that starts with an emoji shown as one (Emoji_Presentation, or
+// any pictograph with VS16), a flag or a keycap is two columns wide. ✔ and ⚠ stay one, as terminals draw them.
+const RGI_EMOJI = String.raw`/^\p{RGI_Emoji}$/v`;
+const nodeEighteen = {
+	name: 'string-width-without-v-flag',
+	setup(build) {
+		build.onLoad({filter: /[\\/]string-width[\\/]index\.js$/}, async args => {
+			const text = await fs.readFile(args.path, 'utf8');
+			if (!/\/v[;,)]/.test(text)) return undefined; // string-width 7 (wrap-ansi's) has no v flag
+			if (!text.includes(RGI_EMOJI)) throw new Error(`${args.path}: string-width changed; review the Node 18 patch in scripts/build.js`);
+			const patched = text
+				.replace(RGI_EMOJI, String.raw`/^(?:\p{Emoji_Presentation}|\p{Extended_Pictographic}\uFE0F|\p{Regional_Indicator}{2}|[#*0-9]\uFE0F?\u20E3)/u`)
+				.replace(/\/v([;,)])/g, '/u$1');
+			return {contents: patched, loader: 'js'};
+		});
+	},
+};
+
 const result = await esbuild.build({
 	entryPoints: ['source/cli.tsx'],
 	outfile: 'dist/cli.js',
@@ -11,8 +32,8 @@ const result = await esbuild.build({
 	minify: true,
 	format: 'esm',
 	platform: 'node',
-	// Debian 12 and Ubuntu 24.04 ship Node 18 (package.json pins string-width 7: 8 uses a regex flag Node 18 lacks).
 	target: 'node18',
+	plugins: [nodeEighteen],
 	jsx: 'automatic',
 	legalComments: 'none',
 	metafile: true,

@@ -1,38 +1,27 @@
-// Screenshots for readme.md, taken from a real first run: the wizard as an operator starts it on a fresh
-// server (packages installed, MariaDB running, no database), in tmux at 80x30; capture-pane -e at six screens;
-// ANSI → SVG → PNG (rsvg-convert). It answers as a person: Enter through the start screen and the defaults,
-// the two passwords typed, yes to the database offer, one stage confirmed, then `a` for the rest.
-// Usage: node scripts/screenshots.mjs COMMAND...   (the command that starts the wizard on the server, e.g.
-//   nsenter -t LEADER -a sh -c 'cd /root/mail-setup && node bin/mail-setup.js'   for a booted test root)
-// Needs tmux, librsvg2-bin, fonts-dejavu-core. It applies: run it on a throwaway server only.
+// Screenshots for readme.md, taken from a real first run: a freshly booted Debian 12 server of the end-to-end
+// harness (test/helpers/server.ts: packages installed, MariaDB running, no database; its resolver knows only
+// the server's A record, as before the mail records are published) and a laptop whose tmux
+// (80x30, colours on) runs `ssh -tt root@mail.example.test`, then `npx mail-setup` answered as a person does:
+// Enter through the start screen and the defaults, the two passwords typed, yes to the database offer, one
+// stage confirmed, then `a` for the rest (Enter, no, to the Let's Encrypt offer); last the day-two screen,
+// `npx mail-setup mailbox`, adding a mailbox. Each screen: tmux capture-pane -e → SVG → PNG (rsvg-convert) in
+// media/; a screen showing a password is an error.
+// Usage, as root once the test roots exist (test/setup/roots.sh): node --import tsx scripts/screenshots.mjs
+// Needs librsvg2-bin and fonts-dejavu-core besides what the end-to-end tests need.
 import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {setTimeout as sleep} from 'node:timers/promises';
+import {fileURLToPath} from 'node:url';
+import {DB_PASSWORD, DOMAIN, lab, TEST_PASSWORD} from '../test/e2e/lib.ts';
+import {serveZone} from '../test/helpers/dns-zone.ts';
+import {FQDN, SUBNET} from '../test/helpers/server.ts';
+import {Terminal} from '../test/helpers/terminal.ts';
 
-const command = process.argv.slice(2);
-if (command.length === 0) throw new Error('usage: node scripts/screenshots.mjs COMMAND...');
-const quote = arg => `'${arg.replaceAll("'", "'\\''")}'`;
-
-const env = {...process.env};
-delete env.CI;
-delete env.NO_COLOR;
-const socket = `mail-setup-shots-${process.pid}`;
-const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], {encoding: 'utf8', env});
-const screen = (escapes = false) => tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'shots');
-
-async function waitFor(test, ms = 60_000) {
-	for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (test(screen())) return;
-	throw new Error(`screen never matched:\n${screen()}`);
-}
-
-/** Keys, after the screen has taken its key handlers (React runs effects after the frame). */
-async function keys(...names) {
-	await sleep(100);
-	tmux('send-keys', '-t', 'shots', ...names);
-}
-const type = async text => keys('-l', text);
+/** A throwaway password for the mailbox added on the day-two screen. */
+const ALICE_PASSWORD = 'Shots-Alice-3';
+const SECRETS = [DB_PASSWORD, TEST_PASSWORD, ALICE_PASSWORD];
+const MEDIA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../media');
 
 // ANSI (as tmux captures it) → SVG: one <text> per run of same-styled characters, placed by column.
 const palette = ['#1e1e1e', '#e06c75', '#98c379', '#e5c07b', '#61afef', '#c678dd', '#56b6c2', '#d4d4d4'];
@@ -99,47 +88,102 @@ function toSvg(ansi) {
 	].join('\n');
 }
 
+const plain = ansi => ansi.replace(/\x1b\[[0-9;]*m/g, '');
+
+/** The lines from the wizard's header on (the shell's lines above it are not the wizard's), as PNG. */
 function shoot(name, ansi) {
-	fs.mkdirSync('media', {recursive: true});
-	const svg = path.join(os.tmpdir(), `${name}.svg`);
-	fs.writeFileSync(svg, toSvg(ansi));
-	execFileSync('rsvg-convert', ['-o', `media/${name}.png`, svg]);
-	console.log(`media/${name}.png`);
+	const lines = ansi.replace(/\n+$/, '').split('\n');
+	const shown = lines.slice(Math.max(0, lines.findLastIndex(line => /^mail-setup \d/.test(plain(line))))).join('\n');
+	if (SECRETS.some(secret => plain(shown).includes(secret))) throw new Error(`${name}: a password is on screen`);
+	const svg = path.join(os.tmpdir(), `mail-setup-shots-${process.pid}-${name}.svg`);
+	fs.writeFileSync(svg, toSvg(shown));
+	execFileSync('rsvg-convert', ['-o', path.join(MEDIA, `${name}.png`), svg]);
+	fs.rmSync(svg);
+	console.log(path.join(MEDIA, `${name}.png`));
 }
 
+const prompt = /^root@mail:~#$/m;
+/** The shell is back: its bare prompt is the last line. */
+const finished = screen => screen.trimEnd().split('\n').at(-1) === 'root@mail:~#';
+
+/** A command typed at the server's shell after clearing the screen; npm's "Ok to proceed? (y)" answered. */
+async function run(term, command, ready) {
+	await term.type(`clear; ${command}`);
+	await term.keys('Enter');
+	const first = await term.waitFor(s => /^Ok to proceed\? \(y\)$/m.test(s) || ready.test(s), 120_000);
+	if (!ready.test(first)) await term.keys('Enter');
+	return term.waitFor(ready, 120_000);
+}
+
+const l = await lab(12);
+let zone;
 try {
-	tmux('new-session', '-d', '-s', 'shots', '-x', '80', '-y', '30', 'bash --norc --noprofile');
-	await type(`PS1='$ '; clear; ${command.map(quote).join(' ')}; echo EXIT=$?`);
-	await keys('Enter');
-	await waitFor(text => text.includes('Stages, in order') && !text.includes('checking'));
-	shoot('start', screen(true));
-	await keys('Enter');
-	await waitFor(text => text.includes('▸ FQDN'));
-	await keys('Enter', 'Enter', 'Enter', 'Enter', 'Enter', 'Enter');
-	await waitFor(text => /▸ database password: *$/m.test(text));
-	await type('Shots-Db-Secret-1');
-	await keys('Enter', 'Enter');
-	await waitFor(text => /▸ test mailbox password: *$/m.test(text));
-	await type('Shots-Mailbox-2');
-	await sleep(200);
-	shoot('questions', screen(true));
-	await keys('Enter');
-	await waitFor(text => text.includes('? Create what is missing'));
-	shoot('offer', screen(true));
-	await keys('y');
-	await waitFor(text => text.includes('✔ PASS'));
-	await keys('Enter');
-	await waitFor(text => /Stage 2 of \d+: dovecot-sql/.test(text) && text.includes('s skip'));
-	shoot('stage', screen(true));
-	await keys('a');
+	const dns = await l.net.add('dns', {address: `${SUBNET}.53`});
+	const records = [{type: 'A', name: FQDN, value: l.server.address}];
+	zone = await serveZone({netns: dns.ns, address: dns.address, records, zones: [DOMAIN, `${SUBNET.split('.').reverse().join('.')}.in-addr.arpa`]});
+	await l.server.write('/etc/resolv.conf', `nameserver ${dns.address}\n`);
+	const term = await Terminal.open(l.laptop, {cols: 80, rows: 30});
+	await term.type(`ssh -tt root@${FQDN}`);
+	await term.keys('Enter');
+	await term.waitFor(prompt);
+
+	await run(term, 'npx mail-setup', /^Stages, in order:$/m);
+	await term.waitFor(s => !s.includes('checking'));
+	shoot('start', await term.colours());
+	await term.keys('Enter'); // stage by stage
+	// Every question until the database offer: Enter keeps a default, the two passwords are typed.
+	const question = s => /^▸ ([A-Za-z][A-Za-z ]*): ?(.*)$/m.exec(s)?.slice(1, 3);
+	const offer = /^\? Create what is missing/m;
+	for (let last = ''; ; ) {
+		const screen = await term.waitFor(s => offer.test(s) || (question(s) ?? [last])[0] !== last, 120_000);
+		if (offer.test(screen)) break;
+		const [field, value] = question(screen);
+		last = field;
+		if (field === 'database password' && !value) {
+			await term.type(DB_PASSWORD);
+			await term.waitFor(/^▸ database password: \*+$/m);
+		} else if (field === 'test mailbox password' && !value) {
+			await term.type(TEST_PASSWORD);
+			await term.waitFor(/^▸ test mailbox password: \*+$/m);
+			shoot('questions', await term.colours());
+		}
+		await term.keys('Enter');
+	}
+	shoot('offer', await term.colours());
+	await term.keys('Enter'); // yes
+	await term.waitFor(/✔ PASS/, 120_000);
+	await term.keys('Enter');
+	await term.waitFor(s => /Stage 2 of \d+: dovecot-sql/.test(s) && s.includes('s skip'));
+	shoot('stage', await term.colours());
+	await term.keys('a'); // this and every following stage
+	// It stops once more: the FQDN resolves to the server, so the certificate stage offers Let's Encrypt.
+	await term.waitFor(/^\? Ask Let's Encrypt/m, 120_000);
+	await term.keys('Enter'); // no: the self-signed pair
 	// The live checks under way: every verdict so far, and the check's transcript as it comes.
-	await waitFor(text => /Stage \d+ of \d+: check/.test(text) && / {2}\S+: [CS]: /.test(text));
-	shoot('running', screen(true));
-	await waitFor(text => text.includes('EXIT='), 120_000);
-	// The summary is printed whole; take it from the scrollback, up to the exit line.
-	const lines = tmux('capture-pane', '-p', '-e', '-S', '-', '-t', 'shots').split('\n');
-	const from = lines.findLastIndex(line => line.includes('· summary ·'));
-	shoot('summary', lines.slice(from, lines.findIndex(line => line.includes('EXIT='))).join('\n'));
+	await term.waitFor(s => /Stage \d+ of \d+: check/.test(s) && / {2}\S+: [CS]: /.test(s), 300_000);
+	shoot('running', await term.colours());
+	await term.waitFor(finished, 300_000);
+	// The summary is printed whole; take it from the scrollback, up to the prompt after it.
+	const scrollback = (await term.colours(true)).replace(/\n+$/, '').split('\n');
+	shoot('summary', scrollback.slice(scrollback.findLastIndex(line => plain(line).includes('· summary ·')), -1).join('\n'));
+
+	await run(term, 'npx mail-setup mailbox', /a add mailbox/);
+	await term.keys('a');
+	await term.waitFor(/^▸ New mailbox: @/m);
+	await term.type('alice');
+	await term.keys('Enter');
+	for (const again of [false, true]) {
+		await term.waitFor(again ? /^▸ The same password again:/m : /^▸ New password for /m);
+		await term.type(ALICE_PASSWORD);
+		await term.keys('Enter');
+	}
+	await term.waitFor(/added mailbox alice@/, 60_000);
+	shoot('mailbox', await term.colours());
+	await term.keys('q');
+	await term.waitFor(finished);
+	const history = await term.history();
+	if (SECRETS.some(secret => history.includes(secret))) throw new Error('a password was on screen during the run');
 } finally {
-	tmux('kill-server');
+	await zone?.stop();
+	await l.net.close(); // ends the tmux server too
 }

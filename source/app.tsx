@@ -101,9 +101,11 @@ export class WizardStore {
 
 async function probeVersions(host: Host, store: WizardStore): Promise<void> {
 	const probe = async (name: keyof Versions, argv: string[], pick: (out: string) => string | undefined) => {
-		const run = await host.probe(argv, {timeoutMs: 5000});
+		// It runs while the operator reads the screen: a busy machine may take its time.
+		const run = await host.probe(argv, {timeoutMs: 15_000});
 		const out = run.stdout.trim();
-		const found = run.exitCode === 0 && out ? (pick(out) ?? out.split('\n')[0]!) : null;
+		// Only "not found" is missing: a program that answered oddly, or slowly, is there.
+		const found = run.exitCode === 127 ? null : run.exitCode === 0 && out ? (pick(out) ?? out.split('\n')[0]!) : '?';
 		store.set(state => ({versions: {...state.versions, [name]: found}}));
 	};
 	await Promise.all([

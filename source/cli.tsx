@@ -17,6 +17,9 @@ const version = typeof VERSION === 'string' ? VERSION : '0.0.0-dev';
 
 const print = (text: string) => process.stdout.write(text + '\n');
 
+/** Colours for text output: a terminal, no --json, no NO_COLOR. */
+const painter = (options: Options) => paint(!options.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+
 /** As ink decides it: a CI variable of any value but 0/false means "no live frames". */
 const inCI = () => 'CI' in process.env && process.env.CI !== '0' && process.env.CI !== 'false';
 
@@ -64,7 +67,7 @@ async function admin(host: Host, options: Options, terminal: boolean): Promise<n
 		}
 		const asker = terminal ? (await import('./ui/Ask.js')).terminalAsker() : undefined;
 		const {code, report} = await runAdmin(request, host, options, asker);
-		print(options.json ? JSON.stringify(report, null, 2) : formatReport(report, paint(!options.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)));
+		print(options.json ? JSON.stringify(report, null, 2) : formatReport(report, painter(options)));
 		return host.interrupted ? 130 : code;
 	} finally {
 		await release();
@@ -97,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
 			const {runApp} = await import('./app.js');
 			return await runApp({host, answers, stages: list, version, skipLive});
 		}
-		const p = paint(!options.json && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
+		const p = painter(options);
 		if (!options.json) print(p.bold(`mail-setup ${version}`) + (host.dryRun ? p.yellow(' — DRY RUN: nothing will be changed') : ''));
 		const report = await runStages(list, {answers, host}, {
 			skipLive,

@@ -57,8 +57,14 @@ async function compare(change: FileChange, ctx: StageContext): Promise<PlannedFi
 	const metaChanged = !before || before.mode !== mode || before.uid !== uid || before.gid !== gid;
 	if (content === undefined && !metaChanged) return undefined;
 	const lines: string[] = [];
-	const owner = `${change.owner ?? uid}:${change.group ?? gid}`;
-	if (before && metaChanged) lines.push(`# ${change.path}: mode ${octal(before.mode)} → ${octal(mode)}, owner ${before.uid}:${before.gid} → ${owner}`);
+	const ownerOf = async (u: number, g: number) => `${await host.nameOf('user', u)}:${await host.nameOf('group', g)}`;
+	const owner = await ownerOf(uid, gid);
+	if (before && metaChanged) {
+		// Only what changes, owners by name on both sides.
+		const was = await ownerOf(before.uid, before.gid);
+		const what = [before.mode !== mode ? `mode ${octal(before.mode)} → ${octal(mode)}` : '', was !== owner ? `owner ${was} → ${owner}` : ''];
+		if (what.some(Boolean)) lines.push(`# ${change.path}: ${what.filter(Boolean).join(', ')}`);
+	}
 	if (!before && change.directory) lines.push(`# ${change.path}/: new directory, mode ${octal(mode)}, owner ${owner}`);
 	if (content !== undefined) {
 		const diff = unifiedDiff(old ?? '', content, change.path, old !== undefined);

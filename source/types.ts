@@ -61,6 +61,7 @@ export interface Command {
 	argv: string[]; // never holds a secret
 	input?: string; // stdin, may hold a secret
 	why?: string;
+	done?: string; // what has happened once it ran, for the result ('Dovecot restarted')
 	timeoutMs?: number; // default 30 s
 }
 

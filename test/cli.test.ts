@@ -1,13 +1,13 @@
 // The built CLI, run as an operator would: exit codes, bad input, dry run, rerun, JSON, undo.
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {before, test} from 'node:test';
 import {inRootSync, mustInRoot, spawnInRoot, type Release} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
+import {fingerprint as treeFingerprint} from './helpers/tree.ts';
 
 const repo = path.resolve('.');
 const bin = path.join(repo, 'bin/mail-setup.js');
@@ -30,22 +30,8 @@ function cli(args: string[], env: Record<string, string> = {}, release: Release 
 	return {code: run.exitCode, stdout: run.stdout, stderr: run.stderr};
 }
 
-/** Content, mode and owner of every file below dir: "untouched" means this does not change. */
-function fingerprint(dir: string): string {
-	const hash = createHash('sha256');
-	const walk = (d: string) => {
-		for (const name of fs.readdirSync(d).sort()) {
-			const p = path.join(d, name);
-			if (path.relative(dir, p) === 'var/backups') continue; // mail-setup's own journal and lock, checked apart
-			const s = fs.lstatSync(p);
-			hash.update(`${path.relative(dir, p)} ${s.mode} ${s.uid}:${s.gid}\n`);
-			if (s.isDirectory()) walk(p);
-			else if (s.isFile()) hash.update(fs.readFileSync(p));
-		}
-	};
-	walk(dir);
-	return hash.digest('hex');
-}
+/** Content, mode and owner of every file below dir. */
+const fingerprint = (dir: string) => treeFingerprint(dir, {skip: ['var/backups']});
 
 const fileStages = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission'];
 let stock12: string;

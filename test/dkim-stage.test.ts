@@ -2,7 +2,6 @@
 // release's own opendkim and postconf accept it, the private key masked in the diff, kept on rerun, undo.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import {undoLastRun} from '../source/host/journal.ts';
 import {runStages} from '../source/run.ts';
 import {dkim, dkimPublicKey, MILTER} from '../source/stages/dkim.ts';
 import type {StageResult} from '../source/types.ts';
+import {fingerprint as treeFingerprint} from './helpers/tree.ts';
 
 const ROOTS = '/var/cache/mail-setup-test/roots';
 const temps: string[] = [];
@@ -55,22 +55,8 @@ exec chroot "$work/m" "$@"`;
 	return {code: run.status, stdout: run.stdout, stderr: run.stderr};
 }
 
-/** Content, mode and owner of every file below dir, backups left out. */
-function fingerprint(dir: string): string {
-	const hash = createHash('sha256');
-	const walk = (d: string) => {
-		for (const name of fs.readdirSync(d).sort()) {
-			const p = path.join(d, name);
-			if (path.relative(dir, p) === 'var/backups') continue;
-			const s = fs.lstatSync(p);
-			hash.update(`${path.relative(dir, p)} ${s.mode} ${s.uid}:${s.gid}\n`);
-			if (s.isDirectory()) walk(p);
-			else if (s.isFile()) hash.update(fs.readFileSync(p));
-		}
-	};
-	walk(dir);
-	return hash.digest('hex');
-}
+/** Content, mode and owner of every file below dir. */
+const fingerprint = (dir: string) => treeFingerprint(dir, {skip: ['var/backups']});
 
 const answers = withDefaults({fqdn: 'mail.example.test'});
 const run = async (tree: string, a = answers): Promise<StageResult> => (await runStages([dkim], {answers: a, host: new Host({root: tree})})).stages[0]!;

@@ -134,3 +134,24 @@ test('messages from outside are scrubbed of a long secret, never of a short one'
 	const short = await runStages([failing('mail')], {answers: {...answers, dbPassword: 'mail'}, host: new Host({root})});
 	assert.equal(short.stages[0]!.message, 'mysql: access denied for mailuser (password mail) password=***');
 });
+
+test('an owner or mode change is shown as what changes, owners by name on both sides', async () => {
+	const root = setup();
+	fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\nmail:x:8:8::/var/mail:/usr/sbin/nologin\n');
+	fs.writeFileSync(path.join(root, 'etc/group'), 'root:x:0:\nmail:x:8:\ndovecot:x:107:\n');
+	fs.chmodSync(path.join(root, 'etc/one.conf'), 0o640);
+	const owned = (change: {mode?: number; owner?: string; group?: string}): Stage => ({
+		id: 'permissions',
+		title: 'test stage',
+		async plan() {
+			return {files: [{path: '/etc/one.conf', ...change}], commands: [], notes: []};
+		},
+	});
+	const ctx = {answers, host: new Host({root, dryRun: true})};
+	// As root the file is root:root; elsewhere it is the test user's, whose ids /etc/passwd may not name.
+	const was = process.getuid?.() === 0 ? 'root:root' : `${process.getuid?.()}:${process.getgid?.()}`;
+	const owner = (await preview(owned({mode: 0o640, owner: 'mail', group: 'dovecot'}), ctx)).files[0]!.report.diff;
+	assert.equal(owner.trim(), `# /etc/one.conf: owner ${was} → mail:dovecot`);
+	const mode = (await preview(owned({mode: 0o600}), ctx)).files[0]!.report.diff;
+	assert.equal(mode.trim(), '# /etc/one.conf: mode 0640 → 0600');
+});

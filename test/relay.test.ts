@@ -11,7 +11,6 @@ import {
 	chooseAddress,
 	parseEntry,
 	parseMynetworks,
-	parseNetwork,
 	planRelay,
 	readRelaySettings,
 	relayVerdict,
@@ -21,6 +20,7 @@ import {
 	type RelayPlan,
 	type RelaySettings,
 } from '../source/checks/relay.ts';
+import {parseNetwork} from '../source/net/addresses.ts';
 import {inRoot, RELEASES, rootDir, type Release} from './helpers/roots.ts';
 import {closedPort, fakeMailbox, imapsServer, makeCert, smtpServer, type Fake} from './helpers/checks-servers.ts';
 

@@ -28,7 +28,8 @@ test('nothing changed, both running: nothing runs', () => {
 
 test('a file this run changed: that service; a Dovecot restart reloads a running Postfix first', () => {
 	const changed = idle({changed: ['/etc/dovecot/conf.d/10-master.conf']});
-	assert.match(reason(changed)!, /changed by this run: \/etc\/dovecot\/conf.d\/10-master.conf/);
+	assert.equal(reason(changed), '/etc/dovecot/conf.d/10-master.conf changed by this run');
+	assert.equal(reason(idle({changed: ['/etc/postfix/main.cf', '/etc/postfix/master.cf']})), '2 of its files changed by this run');
 	assert.deepEqual(argv(decide(idle(), changed, true, false)), ['systemctl reload postfix']);
 	assert.deepEqual(argv(decide(idle(), changed, false, false)), ['postfix reload']);
 	// Its smtpd processes let go of Dovecot's auth, so Dovecot's stop does not wait for them.

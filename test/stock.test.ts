@@ -10,8 +10,8 @@ import {doveconf23, doveconf24} from './helpers/trixie.ts';
 
 const made: string[] = [];
 after(() => made.forEach(tree => fs.rmSync(tree, {recursive: true, force: true})));
-async function makeStockTree(release: 12 | 13, dest?: string) {
-	const tree = await makeTree(release, dest);
+async function makeStockTree(release: 12 | 13, dest?: string, options?: {opendkim?: boolean}) {
+	const tree = await makeTree(release, dest, options);
 	made.push(tree);
 	return tree;
 }
@@ -71,6 +71,18 @@ test('each call builds a fresh tree; dest puts it where asked', async () => {
 	const dest = path.join(a, 'nested/root');
 	assert.equal(await makeStockTree(12, dest), dest);
 	assert.ok(fs.existsSync(path.join(dest, 'etc/postfix/master.cf')));
+});
+
+test('with opendkim: OpenDKIM as its package left it, binary included (the dkim stage looks for it); without, none of it', async () => {
+	for (const release of [12, 13] as const) {
+		const tree = await makeStockTree(release, undefined, {opendkim: true});
+		assert.equal(read(tree, 'etc/opendkim.conf'), fs.readFileSync(path.join(rootDir(release), 'etc/opendkim.conf'), 'utf8'));
+		assert.equal(fs.statSync(path.join(tree, 'etc/dkimkeys')).mode & 0o777, 0o700);
+		assert.equal(md5(path.join(tree, 'usr/sbin/opendkim')), md5(path.join(rootDir(release), 'usr/sbin/opendkim')));
+		assert.equal(fs.statSync(path.join(tree, 'usr/sbin/opendkim')).mode & 0o111, 0o111);
+		const plain = await makeStockTree(release);
+		assert.deepEqual(['etc/opendkim.conf', 'etc/dkimkeys', 'usr/sbin/opendkim'].filter(file => fs.existsSync(path.join(plain, file))), []);
+	}
 });
 
 test("Debian 12 stock tree: Debian 12's doveconf accepts it, its postconf reads it", async () => {

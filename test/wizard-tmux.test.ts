@@ -5,13 +5,13 @@
 // says PASS; the tree is untouched; the exit code is 0.
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {STAGE_IDS} from '../source/types.ts';
+import {fingerprint as treeFingerprint} from './helpers/tree.ts';
 
 const socket = `mail-setup-tui-${process.pid}`;
 const session = 'wizard';
@@ -46,20 +46,7 @@ function stockTree(): string {
 }
 
 /** Content, mode and owner of every file below dir. */
-function fingerprint(dir: string): string {
-	const hash = createHash('sha256');
-	const walk = (d: string) => {
-		for (const name of fs.readdirSync(d).sort()) {
-			const p = path.join(d, name);
-			const s = fs.lstatSync(p);
-			hash.update(`${path.relative(dir, p)} ${s.mode} ${s.uid}:${s.gid} ${s.mtimeMs}\n`);
-			if (s.isDirectory()) walk(p);
-			else if (s.isFile()) hash.update(fs.readFileSync(p));
-		}
-	};
-	walk(dir);
-	return hash.digest('hex');
-}
+const fingerprint = (dir: string) => treeFingerprint(dir, {mtime: true});
 
 /** Every distinct screen seen, kept to check them all at the end. */
 const seen = new Set<string>();

@@ -3,6 +3,7 @@ import type {CheckResult, CheckStatus} from '../types.js';
 import {mailboxDelivery} from './delivery.js';
 import {issuerName, probePort, servedCertificate} from './probe.js';
 import {planRelay, relayVerdict, type Postconf, type Probe} from './relay.js';
+import {tlsCheck} from './tls.js';
 import {scrub, StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
 
 export interface CheckOptions {
@@ -64,7 +65,7 @@ interface Ctx {
 
 type Check = (ctx: Ctx) => Promise<Verdict>;
 
-/** Runs the seven checks concurrently; `onEvent` gets each transcript line as it happens, already masked. */
+/** Runs every check concurrently; `onEvent` gets each transcript line as it happens, already masked. */
 export async function runChecks(opts: CheckOptions, onEvent?: (id: string, line: string) => void): Promise<CheckResult[]> {
 	const o = {
 		...opts,
@@ -81,6 +82,7 @@ export async function runChecks(opts: CheckOptions, onEvent?: (id: string, line:
 		['mailbox-delivery', mailboxDelivery],
 		['plaintext-closed', plaintextClosed],
 		['certificate-name', certificateName],
+		['tls', tlsProtocols],
 	];
 	return Promise.all(
 		checks.map(async ([id, check]) => {
@@ -294,6 +296,19 @@ async function plaintextClosed(ctx: Ctx): Promise<Verdict> {
 
 /** Less time left than this is a failure: renewals (certbot's at 30 days) have stopped working. */
 const RENEW_DAYS = 14;
+
+/** Mozilla's intermediate profile on the two ports where users log in; no secret is involved. */
+function tlsProtocols({o, log}: Ctx): Promise<Verdict> {
+	const target = (port: number, starttls: boolean, fix: string) => ({host: o.checkHost, port, servername: o.fqdn, starttls, fix});
+	return tlsCheck(
+		[
+			target(o.ports.imaps, false, `${o.ports.imaps}: ssl_min_protocol and ssl_cipher_list in /etc/dovecot/conf.d/10-ssl.conf (mail-setup dovecot-ssl reload)`),
+			target(o.ports.submission, true, `${o.ports.submission}: smtpd_tls_mandatory_protocols, smtpd_tls_mandatory_ciphers and tls_high_cipherlist in main.cf, smtpd_tls_protocols on the submission entry of master.cf (mail-setup postfix submission reload)`),
+		],
+		o.timeoutMs,
+		log,
+	);
+}
 
 async function certificateName(ctx: Ctx): Promise<Verdict> {
 	const {o, log} = ctx;

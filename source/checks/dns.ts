@@ -5,10 +5,10 @@
 // (a first run, before the operator touched DNS, ends green with the records to publish) and a failure once
 // some are (the operator started and forgot this one). No answer is never a pass: inconclusive.
 import {createPublicKey} from 'node:crypto';
-import dns, {Resolver} from 'node:dns/promises';
-import {BlockList, isIPv4} from 'node:net';
-import os from 'node:os';
-import {canonicalIp, dkimName, dmarcName, recordsFor, reverseName, zoneLine} from '../dns/records.js';
+import {Resolver} from 'node:dns/promises';
+import {isIPv4} from 'node:net';
+import {addressKey, interfaceAddresses, isOwn, isPrivate, reachableAddresses, resolveAll} from '../net/addresses.js';
+import {dkimName, dmarcName, recordsFor, reverseName, zoneLine} from '../dns/records.js';
 import {evaluateSpf, spfRecords, type Answer, type SpfDns, type SpfVerdict} from '../dns/spf.js';
 import type {CheckResult, CheckStatus, DnsRecord, RecordStatus} from '../types.js';
 
@@ -105,34 +105,18 @@ function describe(answer: Answer<string[]>): string {
 
 /** The server's addresses: those the checks reach, or, run on the server itself, its own (public ones first). */
 export async function serverAddresses(checkHost: string, budgetMs = BUDGET_MS): Promise<{addresses: string[]; here: boolean; how: string}> {
-	const lookup = dns.lookup(checkHost, {all: true}).then(
-		entries => entries.map(entry => entry.address.replace(/^::ffff:(?=\d+\.)/i, '')),
-		() => [] as string[],
-	);
+	const lookup = resolveAll(checkHost).then(list => list.map(address => address.replace(/^::ffff:(?=\d+\.)/i, '')));
 	let timer: NodeJS.Timeout | undefined;
 	const found = await Promise.race([lookup, new Promise<string[]>(resolve => (timer = setTimeout(() => resolve([]), budgetMs)))]);
 	clearTimeout(timer);
-	const own = Object.values(os.networkInterfaces()).flatMap(list => list ?? []);
-	const ownSet = new Set(own.map(info => canonicalIp(info.address)));
-	const here = found.some(address => isLoopback(address) || ownSet.has(canonicalIp(address)));
+	const own = interfaceAddresses();
+	const here = isOwn(found, own);
 	if (!here) return {addresses: found, here, how: found.length ? `${checkHost} resolves here to ${found.join(', ')}` : `${checkHost} does not resolve here`};
-	const usable = own.filter(info => !info.internal && !isLinkLocal(info.address)).map(info => info.address);
+	const usable = reachableAddresses(own);
 	const addresses = usable.some(address => !isPrivate(address)) ? usable.filter(address => !isPrivate(address)) : usable;
 	return {addresses, here, how: `the checks run on the server itself, whose address${addresses.length === 1 ? ' is' : 'es are'} ${addresses.join(', ') || 'not known'}`};
 }
 
-const privateRanges = new BlockList();
-for (const [network, prefix, family] of [
-	['10.0.0.0', 8, 'ipv4'],
-	['172.16.0.0', 12, 'ipv4'],
-	['192.168.0.0', 16, 'ipv4'],
-	['100.64.0.0', 10, 'ipv4'],
-	['fc00::', 7, 'ipv6'],
-] as const)
-	privateRanges.addSubnet(network, prefix, family);
-const isPrivate = (address: string) => privateRanges.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
-const isLoopback = (address: string) => address.startsWith('127.') || address === '::1';
-const isLinkLocal = (address: string) => address.startsWith('169.254.') || /^fe[89ab]/i.test(address);
 const familyOf = (address: string) => (isIPv4(address) ? 4 : 6);
 
 /** The key a DKIM record's p= holds, as base64 SubjectPublicKeyInfo, with its size; or what is wrong with it. */
@@ -188,8 +172,8 @@ export async function runDnsChecks(o: DnsCheckOptions, onEvent?: (id: string, li
 		const started = has(mx) || spfRecords(txt.kind === 'data' ? txt.data : []).length > 0 || has(dkimTxt) || has(dmarcTxt);
 
 		const published = [...(a.kind === 'data' ? a.data : []), ...(aaaa.kind === 'data' ? aaaa.data : [])];
-		const reached = new Set(reach.addresses.map(canonicalIp));
-		const shared = published.filter(address => reached.has(canonicalIp(address)));
+		const reached = new Set(reach.addresses.map(addressKey));
+		const shared = published.filter(address => reached.has(addressKey(address)));
 		// The addresses the server sends from, as far as can be told from here.
 		const servers = shared.length ? shared : reach.addresses.length ? reach.addresses : published;
 		const records = recordsFor({domain, fqdn, postmaster: o.postmaster, selector: o.selector, addresses: servers, dkimKey: o.dkimKey});
@@ -226,7 +210,7 @@ export async function runDnsChecks(o: DnsCheckOptions, onEvent?: (id: string, li
 				}
 				if (!reach.addresses.length) return {status: 'inconclusive', message: `${fqdn} has ${published.join(', ')}, but ${reach.how}: no address to compare with`, record: 'unchecked'};
 				const families = new Set(reach.addresses.map(familyOf));
-				const foreign = published.filter(address => families.has(familyOf(address)) && !reached.has(canonicalIp(address)));
+				const foreign = published.filter(address => families.has(familyOf(address)) && !reached.has(addressKey(address)));
 				if (shared.length && !foreign.length) return {status: 'pass', message: `${fqdn} has ${published.join(', ')}: ${reach.how}`, record: 'published'};
 				if (reach.here && reach.addresses.every(isPrivate))
 					return {

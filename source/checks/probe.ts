@@ -4,7 +4,6 @@
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import tls from 'node:tls';
 import {StepError} from './sclient.js';
 
@@ -131,16 +130,6 @@ export async function dnsAddresses(name: string, timeoutMs = 3000): Promise<{add
 	const failures = answers.flatMap(answer => (answer.status === 'rejected' ? [(answer.reason as NodeJS.ErrnoException).code ?? String(answer.reason)] : []));
 	const error = addresses.length === 0 ? failures.find(code => code !== 'ENOTFOUND' && code !== 'ENODATA') : undefined;
 	return error ? {addresses, error} : {addresses};
-}
-
-/** The addresses of this machine's interfaces that DNS could name: loopback and IPv6 link-local left out. */
-export function ownAddresses(): Set<string> {
-	return new Set(
-		Object.values(os.networkInterfaces())
-			.flat()
-			.filter(info => info && !info.internal && !/^fe80:/i.test(info.address))
-			.map(info => info!.address.toLowerCase()),
-	);
 }
 
 export type HttpState = {kind: 'free'} | {kind: 'web'; server: string} | {kind: 'other'; answer: string};

@@ -3,17 +3,9 @@
 // when mynetworks does not cover it, the answer the probe gets there is the answer the world gets.
 // Here: mynetworks parsed and matched as Postfix does, the choice of that address, a static audit of the
 // relay settings, and the verdict that combines probe and audit. Only the readers (postconf, interfaces, DNS)
-// touch the machine.
-import dns from 'node:dns/promises';
-import net from 'node:net';
-import os from 'node:os';
+// touch the machine; what kind an address is comes from net/addresses.ts.
+import {addressKey, interfaceAddresses, isLoopback, isOwn, isPrivate, parseNetwork, reachableAddresses, resolveAll, within, type Network} from '../net/addresses.js';
 import type {CheckStatus} from '../types.js';
-
-export interface Network {
-	family: 4 | 6;
-	base: bigint;
-	prefix: number;
-}
 
 /** One mynetworks entry as written; no `net` for what cannot be judged here (a /file/name, a type:table, junk). */
 export interface Entry {
@@ -34,45 +26,6 @@ export interface RelaySettings {
 
 /** Runs postconf with these arguments (through the Host's probe: no shell). */
 export type Postconf = (args: string[]) => Promise<{exitCode: number; stdout: string; stderr: string}>;
-
-function mask(family: 4 | 6, prefix: number): bigint {
-	const bits = BigInt(family === 4 ? 32 : 128);
-	return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
-}
-
-/** An IPv4 or IPv6 address as a number (an IPv6 zone such as %eth0 dropped). */
-function parseRaw(text: string): {family: 4 | 6; value: bigint} | undefined {
-	const bare = text.replace(/%.*$/, '');
-	if (net.isIPv4(bare)) return {family: 4, value: bare.split('.').reduce((n, part) => (n << 8n) | BigInt(part), 0n)};
-	if (!net.isIPv6(bare)) return undefined;
-	// A dotted IPv4 tail (::ffff:192.0.2.1) is the last two groups.
-	const hex = bare.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
-	const [head = '', tail] = hex.split('::');
-	const groups = (part: string) => (part ? part.split(':') : []);
-	const all = tail === undefined ? groups(head) : [...groups(head), ...Array<string>(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
-	return {family: 6, value: all.reduce((n, group) => (n << 16n) | BigInt(`0x${group}`), 0n)};
-}
-
-/** An address or address/prefix as a network; IPv4-mapped IPv6 (::ffff:0:0/96) becomes IPv4, as Postfix sees such a client. */
-export function parseNetwork(address: string, prefix?: number): Network | undefined {
-	const raw = parseRaw(address);
-	if (!raw) return undefined;
-	let {family, value} = raw;
-	let length = prefix ?? (family === 4 ? 32 : 128);
-	if (length > (family === 4 ? 32 : 128)) return undefined;
-	if (family === 6 && length >= 96 && value >> 32n === 0xffffn) {
-		family = 4;
-		value &= 0xffffffffn;
-		length -= 96;
-	}
-	// Host bits set (192.168.1.1/24): Postfix warns; the network is what it matches.
-	return {family, prefix: length, base: value & mask(family, length)};
-}
-
-/** Is `inner` (an address is a full-length network) inside `outer`? */
-function within(inner: Network, outer: Network): boolean {
-	return inner.family === outer.family && inner.prefix >= outer.prefix && (inner.base & mask(outer.family, outer.prefix)) === outer.base;
-}
 
 /** A mynetworks entry: `127.0.0.0/8`, `[::1]/128`, `[::ffff:127.0.0.0]/104`, a bare address, `!entry`, or a table. */
 export function parseEntry(token: string): Entry {
@@ -101,13 +54,6 @@ export function trustingEntry(address: Network, entries: Entry[]): Entry | undef
 	return undefined;
 }
 
-const blocks = (list: string[]) => list.map(text => parseEntry(text).net!);
-const LOOPBACK = blocks(['127.0.0.0/8', '[::1]/128']);
-// RFC 1918, CGNAT, link-local, IPv6 unique-local and link-local: a LAN, never the internet at large.
-const PRIVATE = blocks(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '[fc00::]/7', '[fe80::]/10']);
-const LINK_LOCAL_6 = parseEntry('[fe80::]/10').net!;
-const inAny = (inner: Network, list: Network[]) => list.some(outer => within(inner, outer));
-const key = (n: Network) => `${n.family} ${n.base}`;
 
 /** Restriction lists as tokens (names and their table arguments). */
 const tokens = (list: string) => list.split(/[\s,]+/).filter(Boolean);
@@ -159,14 +105,14 @@ export function chooseAddress(own: string[], preferred: string[], s: RelaySettin
 		const entry = trustingEntry(n, entries);
 		return entry && describeEntry(entry);
 	};
-	const prefer = new Set(preferred.flatMap(address => parseNetwork(address) ?? []).map(key));
-	const rank = (n: Network) => (prefer.has(key(n)) ? 0 : 4) + (inAny(n, PRIVATE) ? 2 : 0) + (n.family === 6 ? 1 : 0);
-	const candidates = [...new Set(own)]
+	const prefer = new Set(preferred.map(addressKey));
+	const rank = ({address, net: n}: {address: string; net: Network}) => (prefer.has(addressKey(address)) ? 0 : 4) + (isPrivate(n) ? 2 : 0) + (n.family === 6 ? 1 : 0);
+	const candidates = [...new Set(reachableAddresses(own))]
 		.flatMap(address => {
 			const n = parseNetwork(address);
-			return n && families.includes(n.family) && !inAny(n, LOOPBACK) && !within(n, LINK_LOCAL_6) ? [{address, net: n}] : [];
+			return n && families.includes(n.family) ? [{address, net: n}] : [];
 		})
-		.sort((a, b) => rank(a.net) - rank(b.net));
+		.sort((a, b) => rank(a) - rank(b));
 	const trusted: Choice['trusted'] = [];
 	for (const {address, net: n} of candidates) {
 		const by = trustedBy(n);
@@ -195,8 +141,8 @@ export function auditRelay(s: RelaySettings): Audit {
 		const n = entry.net;
 		if (!n) notes.push(`mynetworks entry ${entry.text} cannot be judged here: it may trust any address`);
 		else if (n.prefix === 0) problems.push(`mynetworks holds ${entry.text}: every client on the internet may relay`);
-		else if (inAny(n, LOOPBACK)) continue;
-		else if (inAny(n, PRIVATE)) notes.push(`mynetworks trusts the private range ${entry.text}`);
+		else if (isLoopback(n)) continue;
+		else if (isPrivate(n)) notes.push(`mynetworks trusts the private range ${entry.text}`);
 		else if (n.prefix < (n.family === 4 ? 24 : 48)) problems.push(`mynetworks trusts the public range ${entry.text}, wider than a /${n.family === 4 ? 24 : 48}: every client there may relay`);
 		else notes.push(`mynetworks trusts the public ${n.prefix === (n.family === 4 ? 32 : 128) ? 'address' : 'range'} ${entry.text}`);
 	}
@@ -223,35 +169,6 @@ export async function readRelaySettings(postconf: Postconf, log: (line: string) 
 	const set = await postconf(['-n', 'mynetworks']);
 	const [mynetworks = '', style, relayRestrictions = '', recipientRestrictions = '', inetProtocols = ''] = lines;
 	return {mynetworks, ...(set.stdout.trim() ? {} : {mynetworksStyle: style}), relayRestrictions, recipientRestrictions, inetProtocols};
-}
-
-/** Every address of this machine's interfaces (this network namespace's). */
-function interfaceAddresses(): string[] {
-	return Object.values(os.networkInterfaces())
-		.flat()
-		.map(info => info!.address);
-}
-
-async function resolveAll(host: string): Promise<string[]> {
-	try {
-		return (await dns.lookup(host, {all: true})).map(entry => entry.address);
-	} catch {
-		return []; // unresolvable: the sessions will say so
-	}
-}
-
-/** Any of these addresses is loopback, unspecified (0.0.0.0, ::), or one of `own`. */
-function isOwn(addresses: string[], own: string[]): boolean {
-	const mine = new Set(own.flatMap(address => parseNetwork(address) ?? []).map(key));
-	return addresses.some(address => {
-		const n = parseNetwork(address);
-		return !!n && (inAny(n, LOOPBACK) || n.base === 0n || mine.has(key(n)));
-	});
-}
-
-/** True when host resolves to loopback or an address of one of this machine's interfaces. */
-export async function isThisMachine(host: string): Promise<boolean> {
-	return isOwn(await resolveAll(host), interfaceAddresses());
 }
 
 export interface RelayPlan {

@@ -1,5 +1,6 @@
 // The DNS records a mail server needs, as data and as zone-file lines. Pure: no lookups here.
-import {isIPv4, isIPv6} from 'node:net';
+import {isIPv6} from 'node:net';
+import {parseNetwork} from '../net/addresses.js';
 import type {DnsRecord} from '../types.js';
 
 export interface RecordFacts {
@@ -51,29 +52,9 @@ export function zoneLine(r: DnsRecord): string {
 
 /** 203.0.113.2 → 2.113.0.203.in-addr.arpa; IPv6 as 32 reversed nibbles under ip6.arpa. */
 export function reverseName(address: string): string {
-	if (isIPv4(address)) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
-	return `${[...ipv6Hex(address)].reverse().join('.')}.ip6.arpa`;
-}
-
-/** The 32 hex digits of an IPv6 address (:: expanded, an embedded IPv4 tail converted). */
-function ipv6Hex(address: string): string {
-	let text = address.toLowerCase();
-	const v4 = text.match(/(\d+\.\d+\.\d+\.\d+)$/)?.[1];
-	if (v4) {
-		const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
-		text = text.slice(0, -v4.length) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-	}
-	const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-	const left = head ? head.split(':') : [];
-	const right = tail ? tail.split(':') : [];
-	const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-	return groups.map(group => group.padStart(4, '0')).join('');
-}
-
-/** One spelling per address, so published and reached addresses compare equal. */
-export function canonicalIp(address: string): string {
-	const bare = address.replace(/^::ffff:(?=\d+\.)/i, '');
-	return isIPv6(bare) ? ipv6Hex(bare) : bare;
+	const n = parseNetwork(address)!;
+	if (n.family === 4) return `${[0n, 8n, 16n, 24n].map(shift => (n.base >> shift) & 255n).join('.')}.in-addr.arpa`;
+	return `${[...n.base.toString(16).padStart(32, '0')].reverse().join('.')}.ip6.arpa`;
 }
 
 export const recordLabels: Record<DnsRecord['status'], string> = {

@@ -1,7 +1,8 @@
 // Does an SPF record allow an address to send for a domain? The mechanisms a mail server's record uses:
 // all, ip4:, ip6:, a, mx (with their :domain and /prefix forms) and include: / redirect= one level deep.
 // Not followed, and said so: exists:, ptr, macros (%{…}), and an include or redirect inside an include.
-import {BlockList, isIPv4, isIPv6} from 'node:net';
+import {isIPv4, isIPv6} from 'node:net';
+import {parseNetwork, within} from '../net/addresses.js';
 
 /** What a DNS question got: records, none (no such name or no such type), or no answer at all. */
 export type Answer<T> = {kind: 'data'; data: T} | {kind: 'none'} | {kind: 'error'; why: string};
@@ -79,9 +80,7 @@ function inNetwork(ip: string, spec: string, v4: boolean, term: string): boolean
 	if (v4 !== isIPv4(ip)) return false;
 	const prefix = prefixText === undefined ? (v4 ? 32 : 128) : Number(prefixText);
 	if (!Number.isInteger(prefix) || prefix < 0 || prefix > (v4 ? 32 : 128)) return {result: 'permerror', why: `${term}: bad prefix length`};
-	const list = new BlockList();
-	list.addSubnet(network, prefix, v4 ? 'ipv4' : 'ipv6');
-	return list.check(ip, v4 ? 'ipv4' : 'ipv6');
+	return within(parseNetwork(ip)!, parseNetwork(network, prefix)!);
 }
 
 /** a[:domain][/p4][//p6] and mx[:domain][/p4][//p6]. */

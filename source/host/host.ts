@@ -60,7 +60,7 @@ export class Host {
 	/** Temp files not yet renamed: removed on interrupt. */
 	readonly inFlight = new Set<string>();
 	private stopped = false;
-	private ids?: {users: Map<string, number>; groups: Map<string, number>};
+	private ids?: {user: Map<string, number>; group: Map<string, number>};
 
 	constructor(options: HostOptions = {}) {
 		this.root = path.resolve(options.root ?? '/');
@@ -141,6 +141,16 @@ export class Host {
 
 	/** User and group ids from the target's own /etc/passwd and /etc/group. */
 	async id(kind: 'user' | 'group', name: string): Promise<number | undefined> {
+		return (await this.idTables())[kind].get(name);
+	}
+
+	/** The name of a user or group id on the target, or the number itself when it has none. */
+	async nameOf(kind: 'user' | 'group', id: number): Promise<string> {
+		for (const [name, value] of (await this.idTables())[kind]) if (value === id) return name;
+		return String(id);
+	}
+
+	private async idTables(): Promise<{user: Map<string, number>; group: Map<string, number>}> {
 		if (!this.ids) {
 			const table = async (file: string) => {
 				const map = new Map<string, number>();
@@ -150,9 +160,9 @@ export class Host {
 				}
 				return map;
 			};
-			this.ids = {users: await table('/etc/passwd'), groups: await table('/etc/group')};
+			this.ids = {user: await table('/etc/passwd'), group: await table('/etc/group')};
 		}
-		return (kind === 'user' ? this.ids.users : this.ids.groups).get(name);
+		return this.ids;
 	}
 
 	/**
@@ -270,6 +280,8 @@ export class Host {
 				stdin: options.input === undefined ? 'ignore' : 'pipe',
 				env: {LC_ALL: 'C'},
 			});
+			// 124, as timeout(1) says it: the program is there, only slow (a busy machine); 127 is "not found".
+			if (result.timedOut) return {exitCode: 124, stdout: String(result.stdout ?? ''), stderr: `${argv[0]} gave no answer within ${options.timeoutMs ?? 30_000} ms`};
 			const failed = result.failed && result.exitCode === undefined;
 			return {
 				exitCode: failed ? 127 : (result.exitCode ?? 1),

@@ -21,7 +21,7 @@ export const check: Stage = {
 	async plan(ctx) {
 		const {checkHost, testUser, dnsServer} = ctx.answers;
 		// Sessions, not changes: a dry run says where it would connect and what it would prove.
-		const would = `would connect to ${checkHost} and check: relay refused and ${testUser} accepted on 25, IMAPS login on 993, authenticated submission on 587, delivery to the mailbox, 143/110/995 closed, the certificate's name; and ask ${dnsServer || 'the system resolver'} for MX, A/AAAA, PTR, SPF, DKIM and DMARC`;
+		const would = `would connect to ${checkHost} and check: relay refused and ${testUser} accepted on 25, IMAPS login on 993, authenticated submission on 587, delivery to the mailbox, 143/110/995 closed, the certificate's name, TLS on 993 and 587 (1.0, 1.1, anonymous, NULL, CBC refused; 1.2 AEAD and 1.3 accepted); and ask ${dnsServer || 'the system resolver'} for MX, A/AAAA, PTR, SPF, DKIM and DMARC`;
 		return {files: [], commands: [], notes: [], would};
 	},
 	async run(ctx) {

@@ -2,7 +2,8 @@
 // What certbot needs is checked while planning (certbot, a DNS answer, port 80), so a refusal changes nothing;
 // the deploy hook is a file like any other (Host writes, backups, undo); certbot's failures are told plainly.
 import {LETS_ENCRYPT, pairOf} from '../answers.js';
-import {dnsAddresses, httpProbe, ownAddresses, type HttpState} from '../checks/probe.js';
+import {dnsAddresses, httpProbe, type HttpState} from '../checks/probe.js';
+import {addressKey, reachableAddresses} from '../net/addresses.js';
 import type {Host, RunResult} from '../host/host.js';
 import type {Answers, Command, FileChange, Offer, Plan} from '../types.js';
 import type {Validation} from './stage.js';
@@ -71,8 +72,8 @@ export const certbotInstalled = async (host: Host) => (await host.probe(['certbo
 /** The FQDN's addresses in DNS, and which of them are this machine's. */
 async function whereIs(fqdn: string): Promise<{addresses: string[]; here: string[]; error?: string}> {
 	const {addresses, error} = await dnsAddresses(fqdn);
-	const mine = ownAddresses();
-	return {addresses, here: addresses.filter(address => mine.has(address.toLowerCase())), error};
+	const mine = new Set(reachableAddresses().map(addressKey));
+	return {addresses, here: addresses.filter(address => mine.has(addressKey(address))), error};
 }
 
 /** On a new self-signed pair, where the CA could reach this machine by the FQDN: a note, and the wizard's question. */
@@ -116,7 +117,7 @@ export async function planIssue(host: Host, a: Answers, lineageExists: boolean, 
 function dnsNote(fqdn: string, dns: {addresses: string[]; here: string[]; error?: string}): string {
 	if (dns.error) return `could not ask DNS for ${fqdn} (${dns.error}): the CA will`;
 	if (dns.addresses.length === 0) {
-		const mine = [...ownAddresses()];
+		const mine = reachableAddresses();
 		const hint = mine.length ? ` (this machine has ${mine.join(', ')})` : '';
 		throw new Error(`no DNS answer for ${fqdn}: the CA finds this server through its A (or AAAA) record. Publish "${fqdn}. IN A <this server's public address>"${hint}, wait until it resolves, then run again.`);
 	}

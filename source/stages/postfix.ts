@@ -1,5 +1,6 @@
 // Steps 7–8 (Postfix half): TLS with the shared pair, and virtual mailboxes delivered to Dovecot's LMTP.
 import {MainCf, removeFromList} from '../config/postfix.js';
+import {cipherList, excludedCiphers, postfixProtocolList} from '../tls.js';
 import type {Answers, FileChange} from '../types.js';
 import {postfixFile} from './service.js';
 import type {Stage, StageContext, Validation} from './stage.js';
@@ -50,6 +51,13 @@ export const postfix: Stage = {
 		main.set('smtpd_tls_key_file', a.key);
 		main.set('smtpd_tls_security_level', 'may');
 		main.set('smtpd_tls_auth_only', 'yes');
+		// Port 25 stays opportunistic (RFC 7435): any TLS beats plaintext between servers, but never SSL.
+		main.set('smtpd_tls_protocols', postfixProtocolList(main.get('smtpd_tls_protocols'), 'TLSv1'));
+		// Wherever TLS is mandatory (587: smtpd_tls_security_level=encrypt), Mozilla's intermediate profile.
+		main.set('smtpd_tls_mandatory_protocols', postfixProtocolList(main.get('smtpd_tls_mandatory_protocols'), 'TLSv1.2'));
+		main.set('smtpd_tls_mandatory_ciphers', 'high');
+		main.set('tls_high_cipherlist', cipherList(main.get('tls_high_cipherlist')));
+		main.set('smtpd_tls_mandatory_exclude_ciphers', excludedCiphers(main.get('smtpd_tls_mandatory_exclude_ciphers')));
 		main.set('virtual_transport', 'lmtp:unix:private/dovecot-lmtp');
 		main.set('virtual_mailbox_domains', `mysql:${mapPath('mailbox-domains')}`);
 		main.set('virtual_mailbox_maps', `mysql:${mapPath('mailbox-maps')}`);

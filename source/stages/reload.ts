@@ -28,7 +28,8 @@ export interface ServiceState {
 /** Why the service must be started, restarted or reloaded now; undefined: leave it alone. */
 export function reason(state: ServiceState): string | undefined {
 	if (!state.running) return 'not running';
-	if (state.changed.length > 0) return `changed by this run: ${state.changed.join(', ')}`;
+	if (state.changed.length === 1) return `${state.changed[0]} changed by this run`;
+	if (state.changed.length > 1) return `${state.changed.length} of its files changed by this run`;
 	if (state.newest && state.loadedAt !== undefined && state.newest.mtimeMs > state.loadedAt) {
 		return `${state.newest.path} is newer than the running configuration (an earlier run did not finish?)`;
 	}
@@ -40,7 +41,7 @@ export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: bo
 	const out: Command[] = [];
 	// OpenDKIM reads its keys and tables only when it starts; before Postfix, so the milter socket is back first.
 	const forOpendkim = opendkim && reason(opendkim);
-	if (forOpendkim) out.push({argv: systemd ? ['systemctl', 'restart', 'opendkim'] : ['/etc/init.d/opendkim', 'restart'], why: forOpendkim});
+	if (forOpendkim) out.push({argv: systemd ? ['systemctl', 'restart', 'opendkim'] : ['/etc/init.d/opendkim', 'restart'], why: forOpendkim, done: 'OpenDKIM restarted'});
 	const forDovecot = reason(dovecot);
 	// Postfix before Dovecot: its smtpd processes keep their connections to Dovecot's auth for up to
 	// 100 s, and an auth process with clients outlives Dovecot's master, so the stop waits for it
@@ -49,21 +50,23 @@ export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: bo
 	if (forPostfix) {
 		// A stopped Postfix must be started: `postfix reload` exits 1 then. Debian 12's postfix.service
 		// stays "active" while its postfix@- instance is dead, so systemd must restart, not start it.
-		if (systemd) out.push({argv: ['systemctl', postfix.running ? 'reload' : 'restart', 'postfix'], why: forPostfix});
-		else if (postfix.running) out.push({argv: ['postfix', 'reload'], why: forPostfix});
+		const done = postfix.running ? 'Postfix reloaded' : 'Postfix started';
+		if (systemd) out.push({argv: ['systemctl', postfix.running ? 'reload' : 'restart', 'postfix'], why: forPostfix, done});
+		else if (postfix.running) out.push({argv: ['postfix', 'reload'], why: forPostfix, done});
 		else {
 			// Without systemd nothing copies /etc/hosts and friends into Postfix's chroot (Debian 12);
 			// since Debian 13 `postfix start` runs the script itself.
 			if (configureInstance) out.push({argv: [CONFIGURE_INSTANCE, '-'], why: forPostfix});
-			out.push({argv: ['postfix', 'start'], why: forPostfix});
+			out.push({argv: ['postfix', 'start'], why: forPostfix, done});
 		}
 	}
 	if (forDovecot) {
-		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot});
+		const done = dovecot.running ? 'Dovecot restarted' : 'Dovecot started';
+		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot, done});
 		else {
 			// Listeners change with the config: Dovecot needs a restart, not a reload.
 			if (dovecot.running) out.push({argv: ['dovecot', 'stop'], why: forDovecot});
-			out.push({argv: ['dovecot'], why: forDovecot});
+			out.push({argv: ['dovecot'], why: forDovecot, done});
 		}
 	}
 	return out;
@@ -162,6 +165,6 @@ export const reload: Stage = {
 		}
 		const status = await host.probe(['postfix', 'status']);
 		if (status.exitCode !== 0) return {ok: false, message: `Postfix is not running after ${done.at(-1)}: see the mail log`, commands: done};
-		return {ok: true, message: planned.map(command => `${command.argv.join(' ')}: ${command.why}`).join('\n'), commands: done};
+		return {ok: true, message: planned.flatMap(command => (command.done ? [`${command.done}: ${command.why}`] : [])).join('\n'), commands: done};
 	},
 };

@@ -110,7 +110,7 @@ export function MailboxScreen({initial, version, dryRun, perform, onQuit}: Mailb
 	const window = shown.rows.slice(start, start + height);
 	return (
 		<Box flexDirection="column">
-			<Header version={version} dryRun={dryRun} step="mailboxes and aliases" />
+			<Header version={version} dryRun={dryRun} step="mailboxes" />
 			<Text> </Text>
 			{shown.rows.length === 0 ? <Text dimColor>No domains yet: d adds one.</Text> : undefined}
 			{window.map((row, i) => (

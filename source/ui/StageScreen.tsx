@@ -216,7 +216,15 @@ export function StageRunning({stage, trail, label, lines, finished = [], rows, c
 		verdicts.unshift(wrapped);
 		room -= wrapped.length;
 	}
-	const live = lines.flatMap(line => wrap(`  ${line}`, columns)).slice(-room);
+	// The newest whole lines that fit: never the tail of a wrapped one at the top.
+	const live: string[] = [];
+	for (const line of [...lines].reverse()) {
+		const wrapped = wrap(`  ${line}`, columns);
+		if (live.length + wrapped.length > room) break;
+		live.unshift(...wrapped);
+	}
+	// One line taller than the room: its newest rows.
+	if (live.length === 0 && lines.length > 0) live.push(...wrap(`  ${lines.at(-1)}`, columns).slice(-room));
 	return (
 		<Box flexDirection="column">
 			<Heading stage={stage} trail={trail} columns={columns} />

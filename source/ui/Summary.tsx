@@ -93,7 +93,7 @@ export function Summary({items, dryRun, backups, root = '/', fqdn, interrupted, 
 					</Text>
 				);
 			})}
-			<Text>{row(' From another machine, prove that the server refuses to relay:')}</Text>
+			<Text>{row(' From another machine, see the server as the world does (relay, ports, TLS, certificate):')}</Text>
 			<Text>{row(`   npx mail-setup check --check-host ${fqdn}`)}</Text>
 		</Box>
 	);

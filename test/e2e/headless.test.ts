@@ -69,12 +69,12 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			const postfixUnit = release === 12 ? 'postfix@-' : 'postfix';
 			const active = await server.run(['systemctl', 'is-active', 'dovecot', postfixUnit, 'mariadb']);
 			assert.equal(active.stdout, 'active\n'.repeat(3), active.stdout + active.stderr);
-			const cgroups = await server.run(['sh', '-c', 'for p in $(pgrep -x dovecot) $(pgrep -x master); do echo "$(cat /proc/$p/comm) $(grep -m1 name=systemd /proc/$p/cgroup || head -1 /proc/$p/cgroup)"; done']);
+			const cgroups = await server.run(['sh', '-c', 'for p in $(pgrep -x dovecot) $(pgrep -x master); do echo "$(cat /proc/$p/comm) $(grep -m1 name=systemd /proc/$p/cgroup || head -1 /proc/$p/cgroup)"; done; ps -eo pid,ppid,lstart,args >&2']);
 			const masters = cgroups.stdout.trim().split('\n');
 			assert.ok(masters.some(line => line.startsWith('dovecot ')) && masters.some(line => line.startsWith('master ')), cgroups.stdout);
 			for (const line of masters) {
 				const unit = line.startsWith('dovecot ') ? '/system.slice/dovecot.service' : release === 12 ? '/system.slice/system-postfix.slice/postfix@-.service' : '/system.slice/postfix.service';
-				assert.ok(line.endsWith(unit), `not in its unit's cgroup: ${line}`);
+				assert.ok(line.endsWith(unit), `not in its unit's cgroup: ${line}\n${cgroups.stderr}`);
 			}
 			const auth = await server.run(['doveadm', 'auth', 'test', TEST_USER], {input: `${TEST_PASSWORD}\n`});
 			assert.match(auth.stdout, /auth succeeded/, auth.stdout + auth.stderr);
@@ -179,6 +179,11 @@ async function breakages(l: Lab, passwordFile: string): Promise<void> {
 	const files = ['/etc/postfix/main.cf', '/etc/dovecot/conf.d/10-master.conf', '/etc/dovecot/conf.d/10-ssl.conf'];
 	await must(['sh', '-c', 'mkdir -p /root/kept && cp -p "$@" /root/kept/', 'sh', ...files]);
 	const putBack = (file: string) => must(['cp', '-p', `/root/kept/${path.basename(file)}`, file]);
+	// After a restart Dovecot's auth may need a moment (its SQL connection) under load: a person waits too.
+	const restartDovecot = async () => {
+		await must(['systemctl', 'restart', 'dovecot']);
+		await until('Dovecot authenticating again', async () => (await server.run(['doveadm', 'auth', 'test', TEST_USER], {input: `${TEST_PASSWORD}\n`})).exitCode === 0);
+	};
 	const portOpen = async (port: number) => (await laptop.run(['bash', '-c', `exec 3<>/dev/tcp/${server.address}/${port}`], {timeout: 10_000})).exitCode === 0;
 	const relayRc = async () => (await laptop.run(['swaks', '--timeout', '5', '--server', FQDN, '--from', TEST_USER, '--to', 'victim@example.net', '--quit-after', 'RCPT'], {timeout: 30_000})).exitCode;
 	const subject = async (port: number) => {
@@ -189,7 +194,14 @@ async function breakages(l: Lab, passwordFile: string): Promise<void> {
 	const serves = async (name: string) => (await subject(993)).includes(`CN = ${name}`) && (await subject(587)).includes(`CN = ${name}`);
 	const expectBroken = async (failing: string[], message: [string, RegExp], password = passwordFile, fqdn = FQDN) => {
 		const check = await laptopCheck(l, password, fqdn);
-		expectChecks(check, 1, failing);
+		try {
+			expectChecks(check, 1, failing);
+		} catch (error) {
+			// What the server logged meanwhile: the cause of an unexpected failure is there.
+			const log = await server.run(['sh', '-c', 'journalctl --no-pager -n 400 -u dovecot -u "postfix*" | grep -v "disconnect from" | tail -40']);
+			(error as Error).message += `\n--- server journal\n${log.stdout}`;
+			throw error;
+		}
 		assert.match(check.doc.checks.find(c => c.id === message[0])!.message, message[1]);
 	};
 
@@ -198,11 +210,11 @@ async function breakages(l: Lab, passwordFile: string): Promise<void> {
 	const opened = master.replace(/(inet_listener imap \{\s*\n\s*port = )0$/m, '$1143');
 	assert.notEqual(opened, master, 'could not set port = 143 in 10-master.conf');
 	await server.write('/etc/dovecot/conf.d/10-master.conf', opened, {mode: 0o640, owner: 'mail:dovecot'});
-	await must(['systemctl', 'restart', 'dovecot']);
+	await restartDovecot();
 	await until('port 143 open after the restart', () => portOpen(143));
 	await expectBroken(['plaintext-closed'], ['plaintext-closed', /\b143\b/]);
 	await putBack('/etc/dovecot/conf.d/10-master.conf');
-	await must(['systemctl', 'restart', 'dovecot']);
+	await restartDovecot();
 	await until('port 143 closed again', async () => !(await portOpen(143)));
 
 	// 2. An open relay.
@@ -230,13 +242,13 @@ async function breakages(l: Lab, passwordFile: string): Promise<void> {
 	assert.equal(otherSsl.match(/\/root\/kept\/other/g)?.length, 2, 'could not point ssl_cert and ssl_key at the other pair');
 	await server.write('/etc/dovecot/conf.d/10-ssl.conf', otherSsl, {mode: 0o640, owner: 'mail:dovecot'});
 	await must(['postconf', '-e', 'smtpd_tls_cert_file = /root/kept/other.crt', 'smtpd_tls_key_file = /root/kept/other.key']);
-	await must(['systemctl', 'restart', 'dovecot']);
+	await restartDovecot();
 	await must(['systemctl', 'reload', 'postfix']);
 	await until(`the laptop served the certificate for ${other} on 993 and 587`, () => serves(other));
 	await expectBroken(['certificate-name'], ['certificate-name', new RegExp(`${other}, not ${FQDN}`)]);
 	await putBack('/etc/dovecot/conf.d/10-ssl.conf');
 	await putBack('/etc/postfix/main.cf');
-	await must(['systemctl', 'restart', 'dovecot']);
+	await restartDovecot();
 	await must(['systemctl', 'reload', 'postfix']);
 	await until(`the laptop served the certificate for ${FQDN} again`, () => serves(FQDN));
 }

@@ -20,7 +20,7 @@ export const KEY = `/etc/ssl/private/${FQDN}.key`;
 export const CONFIG_PATHS = ['/etc/dovecot', '/etc/postfix', CERT, KEY, '/etc/opendkim.conf', '/etc/opendkim', '/etc/dkimkeys'];
 export const FILE_STAGES = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission', 'dkim'];
 export const ALL_STAGES = ['database', ...FILE_STAGES, 'reload', 'check'];
-export const CHECK_IDS = ['smtp-relay-refused', 'smtp-local-accepted', 'imaps-login', 'submission-auth', 'plaintext-closed', 'certificate-name', 'mailbox-delivery'];
+export const CHECK_IDS = ['smtp-relay-refused', 'smtp-local-accepted', 'imaps-login', 'submission-auth', 'plaintext-closed', 'certificate-name', 'mailbox-delivery', 'tls'];
 /** Where the server keeps the secrets of a headless run (root only). */
 export const SECRETS = '/root/secrets';
 
@@ -47,6 +47,22 @@ export async function lab(release: Release): Promise<Lab> {
 		return {net, server, laptop, cli};
 	} catch (error) {
 		await net.close();
+		throw error;
+	}
+}
+
+/** A lab whose server the headless wizard set up as an operator would (`--yes --db-create`, its checks on loopback). */
+export async function configuredLab(release: Release): Promise<Lab> {
+	const l = await lab(release);
+	try {
+		await l.server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
+		await l.server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+		const secrets = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
+		const wizard = await l.server.run(['npx', 'mail-setup', '--yes', '--json', '--fqdn', FQDN, ...secrets, '--check-host', '127.0.0.1', '--db-create'], {timeout: 300_000});
+		assert.equal(wizard.exitCode, 0, `the wizard on the server:\n${summary(report(wizard, 'the wizard'))}`);
+		return l;
+	} catch (error) {
+		await l.net.close();
 		throw error;
 	}
 }

@@ -7,7 +7,8 @@
 // How: `unshare --mount` gives the command a private mount namespace (every mount vanishes with
 // it, nothing leaks to the host or to tests running at the same time); there an overlay (upper dir
 // in a temp dir of this process) is mounted over the root, with /proc, /dev, a fresh /tmp and /run,
-// and each path of `binds` (a test's temp dirs, the repo) bound at the same path inside. The
+// each path of `binds` (a test's temp dirs, the repo) bound at the same path inside, and an empty
+// tmpfs over each dir of `tmpfs`. The
 // command then runs chrooted there with a clean environment: what it writes to a bound path
 // is seen by the test, anything else is thrown away with the overlay.
 import {spawn, type ChildProcess} from 'node:child_process';
@@ -28,6 +29,8 @@ export function rootDir(release: Release): string {
 export interface RootOptions extends Omit<ExecOptions, 'env' | 'cwd'> {
 	/** Absolute paths (dirs or files) of this machine seen at the same path inside, or [path here, path inside]. */
 	binds?: (string | [string, string])[];
+	/** Dirs inside hidden under an empty tmpfs (a machine without /etc/postfix, say). */
+	tmpfs?: string[];
 	/** Added to the clean environment (PATH, HOME=/root, LC_ALL=C.UTF-8). */
 	env?: Record<string, string>;
 	/** Working directory inside (default /). */
@@ -36,8 +39,8 @@ export interface RootOptions extends Omit<ExecOptions, 'env' | 'cwd'> {
 
 const SCRIPT = String.raw`
 set -e
-root=$1 tmp=$2 cwd=$3 n=$4
-shift 4
+root=$1 tmp=$2 cwd=$3 empty=$4 n=$5
+shift 5
 m=$tmp/merged
 mkdir -p "$tmp/upper" "$tmp/work" "$m"
 mount -t overlay overlay -o "lowerdir=$root,upperdir=$tmp/upper,workdir=$tmp/work" "$m"
@@ -52,6 +55,7 @@ while [ "$n" -gt 0 ]; do
 	shift 2
 	n=$((n - 1))
 done
+for dir in $empty; do mkdir -p "$m$dir"; mount -t tmpfs -o mode=755 tmpfs "$m$dir"; done
 cd "$m"
 exec chroot "$m" sh -c 'cd "$1" && shift && exec "$@"' sh "$cwd" "$@"
 `;
@@ -65,7 +69,7 @@ function wrap(release: Release, argv: string[], options: RootOptions): {argv: st
 	const env = Object.entries({PATH, HOME: '/root', LC_ALL: 'C.UTF-8', ...options.env}).map(([key, value]) => `${key}=${value}`);
 	return {
 		argv: [
-			'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', rootDir(release), tmp, options.cwd ?? '/',
+			'unshare', '--mount', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', rootDir(release), tmp, options.cwd ?? '/', (options.tmpfs ?? []).join(' '),
 			String(binds.length), ...binds.flatMap(bind => (typeof bind === 'string' ? [bind, bind] : bind)),
 			'/usr/bin/env', '-i', ...env, ...argv,
 		],

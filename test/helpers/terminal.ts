@@ -7,6 +7,9 @@
 //   await term.paste('secret\n');                        // a paste (bracketed when the app asked)
 //   const screen = await term.waitFor(/Summary/);         // what is on screen, once it matches
 //   term.presses                                         // keys pressed (not counting typed text)
+//   term.screens                                         // every distinct screen seen so far
+//   await term.colours()                                 // the screen with its colours (SGR escapes)
+//   await term.clearHistory()                            // a clean screen and history
 //
 // Keys are tmux key names (Enter, BSpace, Up, C-u, Space, …). The tmux server runs on the host
 // (its network namespace, its /etc/hosts, root's home there) and ends with the network; the test
@@ -19,6 +22,8 @@ import type {Host} from './server.ts';
 export class Terminal {
 	/** Keys sent with keys() and press(), as a person presses them; typed and pasted text not counted. */
 	presses = 0;
+	/** Every distinct screen captured so far (by screen() and waitFor()), in order. */
+	readonly screens: string[] = [];
 
 	private constructor(
 		readonly socket: string,
@@ -70,13 +75,26 @@ export class Terminal {
 	}
 
 	/** What the screen shows now, one line per row (trailing spaces cut). */
-	screen(): Promise<string> {
-		return this.tmux('capture-pane', '-p', '-t', 'main');
+	async screen(): Promise<string> {
+		const screen = await this.tmux('capture-pane', '-p', '-t', 'main');
+		if (screen !== this.screens.at(-1)) this.screens.push(screen);
+		return screen;
 	}
 
 	/** Everything that scrolled by, and the screen. */
 	history(): Promise<string> {
 		return this.tmux('capture-pane', '-p', '-S', '-', '-t', 'main');
+	}
+
+	/** The screen as screen() does, with its colours as SGR escapes; with history, what scrolled by too. */
+	colours(history = false): Promise<string> {
+		return this.tmux('capture-pane', '-p', '-e', ...(history ? ['-S', '-'] : []), '-t', 'main');
+	}
+
+	/** Forgets the history and clears the screen (the shell prompt stays). */
+	async clearHistory(): Promise<void> {
+		await this.tmux('send-keys', '-t', 'main', '-R');
+		await this.tmux('clear-history', '-t', 'main');
 	}
 
 	/** The screen once it matches (polled every 50 ms); throws with the screen after `timeout` ms (default 30 s). */

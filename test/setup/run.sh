@@ -15,7 +15,7 @@ MODE="${1:-all}"
 NAME="npm test"
 [[ "$MODE" == all ]] || NAME="npm run test:$MODE"
 # What the tests run on this machine (the mail stack itself only ever runs inside the roots).
-TOOLS="debootstrap systemd-container iproute2 util-linux tmux openssh-client openssl ca-certificates curl swaks libnet-ssleay-perl dnsmasq-base python3-dkim"
+TOOLS="debootstrap systemd-container iproute2 util-linux tmux openssh-client openssl ca-certificates curl swaks libnet-ssleay-perl dnsmasq-base python3-dkim sslscan"
 # Let's Encrypt offline: an ACME test CA, and a web server on the laptop (python3 -m http.server).
 TOOLS="$TOOLS pebble python3"
 CACHE="${MAIL_SETUP_TEST_CACHE:-/var/cache/mail-setup-test}"
@@ -53,6 +53,13 @@ host_state() {
 }
 BEFORE="$(host_state)"
 
+# Every temp file of the run goes under one directory, removed at the end: a test that forgets its own
+# leaves nothing behind. Readable by all: some commands of the tests run as nobody.
+TMPDIR="$(mktemp -d /tmp/mail-setup-tests.XXXXXX)"
+chmod 755 "$TMPDIR"
+export TMPDIR
+trap 'rm -rf --one-file-system "$TMPDIR"' EXIT
+
 timings=()
 report() {
 	echo "=== timings"
@@ -80,11 +87,15 @@ install_tools() {
 		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing; }
 }
 
+# (timeout runs programs, not shell functions)
+export TOOLS
+export -f missing_tools install_tools
+
 UNIT=(node --import tsx --test --test-concurrency=2 test/*.test.ts test/*.test.tsx)
 E2E=(node --import tsx --test --test-concurrency=2 test/e2e/*.test.ts)
 case "$MODE" in
 all)
-	phase tools 900 install_tools
+	phase tools 900 bash -c install_tools
 	phase roots 2400 bash test/setup/roots.sh
 	phase build 300 npm run --silent build
 	phase typecheck 300 npx tsc --noEmit
