@@ -26,20 +26,25 @@ test('nothing changed, both running: nothing runs', () => {
 	assert.deepEqual(decide(idle(), idle(), false, true), []);
 });
 
-test('a file this run changed: only that service', () => {
+test('a file this run changed: that service; a Dovecot restart reloads a running Postfix first', () => {
 	const changed = idle({changed: ['/etc/dovecot/conf.d/10-master.conf']});
 	assert.equal(reason(changed), '/etc/dovecot/conf.d/10-master.conf changed by this run');
 	assert.equal(reason(idle({changed: ['/etc/postfix/main.cf', '/etc/postfix/master.cf']})), '2 of its files changed by this run');
-	assert.deepEqual(argv(decide(changed, idle(), true, false)), ['systemctl restart dovecot']);
 	assert.deepEqual(argv(decide(idle(), changed, true, false)), ['systemctl reload postfix']);
-	assert.deepEqual(argv(decide(changed, idle(), false, false)), ['dovecot stop', 'dovecot']);
 	assert.deepEqual(argv(decide(idle(), changed, false, false)), ['postfix reload']);
+	// Its smtpd processes let go of Dovecot's auth, so Dovecot's stop does not wait for them.
+	const first = decide(changed, idle(), true, false);
+	assert.deepEqual(argv(first), ['systemctl reload postfix', 'systemctl restart dovecot']);
+	assert.match(first[0]!.why!, /smtpd processes let go of Dovecot's auth/);
+	assert.deepEqual(argv(decide(changed, idle(), false, false)), ['postfix reload', 'dovecot stop', 'dovecot']);
+	// A stopped Postfix has no smtpd: it is started because it is stopped.
+	assert.deepEqual(argv(decide(changed, idle({running: false}), true, false)), ['systemctl restart postfix', 'systemctl restart dovecot']);
 });
 
 test('files newer than the running configuration (an interrupted run): restart or reload', () => {
 	const stale = idle({newest: {path: '/etc/postfix/main.cf', mtimeMs: STARTED + 1}});
 	assert.match(reason(stale)!, /main.cf is newer than the running configuration/);
-	assert.deepEqual(argv(decide(stale, stale, true, false)), ['systemctl restart dovecot', 'systemctl reload postfix']);
+	assert.deepEqual(argv(decide(stale, stale, true, false)), ['systemctl reload postfix', 'systemctl restart dovecot']);
 	// Not known when the service read its files: only this run's changes count.
 	assert.equal(reason(idle({loadedAt: undefined, newest: {path: '/etc/postfix/main.cf', mtimeMs: STARTED + 1}})), undefined);
 });
@@ -48,9 +53,9 @@ test('stopped: started, whatever changed', () => {
 	const stopped = idle({running: false, loadedAt: undefined});
 	assert.equal(reason(stopped), 'not running');
 	// Debian 12's postfix.service stays active while its instance is dead: restart, not start.
-	assert.deepEqual(argv(decide(stopped, stopped, true, false)), ['systemctl restart dovecot', 'systemctl restart postfix']);
-	assert.deepEqual(argv(decide(stopped, stopped, false, true)), ['dovecot', '/usr/lib/postfix/configure-instance.sh -', 'postfix start']);
-	assert.deepEqual(argv(decide(stopped, stopped, false, false)), ['dovecot', 'postfix start']);
+	assert.deepEqual(argv(decide(stopped, stopped, true, false)), ['systemctl restart postfix', 'systemctl restart dovecot']);
+	assert.deepEqual(argv(decide(stopped, stopped, false, true)), ['/usr/lib/postfix/configure-instance.sh -', 'postfix start', 'dovecot']);
+	assert.deepEqual(argv(decide(stopped, stopped, false, false)), ['postfix start', 'dovecot']);
 });
 
 test('OpenDKIM: restarted when its files changed or it is stopped, before Postfix reloads; left alone otherwise or where not installed', () => {

@@ -39,20 +39,14 @@ export function reason(state: ServiceState): string | undefined {
 /** The commands for the services, given their states (opendkim: undefined where not installed); nothing when none needs anything. */
 export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: boolean, configureInstance: boolean, opendkim?: ServiceState): Command[] {
 	const out: Command[] = [];
-	const forDovecot = reason(dovecot);
-	if (forDovecot) {
-		const done = dovecot.running ? 'Dovecot restarted' : 'Dovecot started';
-		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot, done});
-		else {
-			// Listeners change with the config: Dovecot needs a restart, not a reload.
-			if (dovecot.running) out.push({argv: ['dovecot', 'stop'], why: forDovecot});
-			out.push({argv: ['dovecot'], why: forDovecot, done});
-		}
-	}
 	// OpenDKIM reads its keys and tables only when it starts; before Postfix, so the milter socket is back first.
 	const forOpendkim = opendkim && reason(opendkim);
 	if (forOpendkim) out.push({argv: systemd ? ['systemctl', 'restart', 'opendkim'] : ['/etc/init.d/opendkim', 'restart'], why: forOpendkim, done: 'OpenDKIM restarted'});
-	const forPostfix = reason(postfix);
+	const forDovecot = reason(dovecot);
+	// Postfix before Dovecot: its smtpd processes keep their connections to Dovecot's auth for up to
+	// 100 s, and an auth process with clients outlives Dovecot's master, so the stop waits for it
+	// (Dovecot 2.4: up to 6 s). A reload lets idle smtpd processes go at once.
+	const forPostfix = reason(postfix) ?? (forDovecot && postfix.running ? "its smtpd processes let go of Dovecot's auth before Dovecot restarts" : undefined);
 	if (forPostfix) {
 		// A stopped Postfix must be started: `postfix reload` exits 1 then. Debian 12's postfix.service
 		// stays "active" while its postfix@- instance is dead, so systemd must restart, not start it.
@@ -64,6 +58,15 @@ export function decide(dovecot: ServiceState, postfix: ServiceState, systemd: bo
 			// since Debian 13 `postfix start` runs the script itself.
 			if (configureInstance) out.push({argv: [CONFIGURE_INSTANCE, '-'], why: forPostfix});
 			out.push({argv: ['postfix', 'start'], why: forPostfix, done});
+		}
+	}
+	if (forDovecot) {
+		const done = dovecot.running ? 'Dovecot restarted' : 'Dovecot started';
+		if (systemd) out.push({argv: ['systemctl', 'restart', 'dovecot'], why: forDovecot, done});
+		else {
+			// Listeners change with the config: Dovecot needs a restart, not a reload.
+			if (dovecot.running) out.push({argv: ['dovecot', 'stop'], why: forDovecot});
+			out.push({argv: ['dovecot'], why: forDovecot, done});
 		}
 	}
 	return out;
@@ -145,8 +148,8 @@ export const reload: Stage = {
 		for (const command of planned) {
 			const text = command.argv.join(' ');
 			ctx.onLine?.(`$ ${text}    (${command.why})`);
-			// Dovecot keeps inherited stdio open forever: start it detached from ours. Stopping Dovecot 2.4 once its
-			// auth has clients (Postfix's smtpd) takes 12 s idle, more under load: give it systemd's own 90 s and more.
+			// Dovecot keeps inherited stdio open forever: start it detached from ours. systemd gives a stop 90 s
+			// before it kills: wait for its verdict rather than fail while it still restarts the service.
 			const result = await host.run(command.argv, {detached: command.argv.length === 1 && command.argv[0] === 'dovecot', timeoutMs: 120_000});
 			done.push(text);
 			if (result.exitCode !== 0) return {ok: false, message: `${text} failed (exit ${result.exitCode}): ${lastLines(result.stderr)}`, commands: done};

@@ -2,9 +2,9 @@
 // the cleanup that removes what a test made (namespaces, temp dirs, daemons) however the test ends.
 //
 // Everything a test makes on this machine is named `mst-<pid>-…` after the test process that made it
-// (network namespaces under /run/netns, temp dirs under /tmp), so parallel runs never collide and
-// leftovers of a process that died without cleaning up (SIGKILL) are found and removed by the next
-// test process that starts (sweepStale).
+// (network namespaces under /run/netns, temp dirs under /tmp, the cgroups of booted servers), so
+// parallel runs never collide and leftovers of a process that died without cleaning up (SIGKILL)
+// are found and removed by the next test process that starts (sweepStale).
 import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -189,6 +189,69 @@ export function deleteNetns(name: string): void {
 	spawnSync('ip', ['netns', 'delete', name]);
 }
 
+// --- cgroups ----------------------------------------------------------------------------------
+
+/**
+ * This process's own cgroup in each hierarchy a booted container's systemd tracks its units in:
+ * the cgroup2 tree, and v1's name=systemd where the machine mounts one (hybrid layout).
+ */
+function ownCgroups(): string[] {
+	const own = new Map<string, string>(); // lines "0::/path" (cgroup2) and "N:name=systemd:/path"
+	for (const line of fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+		const match = /^\d+:(|name=systemd):(\/.*)$/.exec(line);
+		if (match) own.set(match[1] || 'cgroup2', match[2]!);
+	}
+	const dirs = new Map<string, string>();
+	// mountinfo lines: id parent dev root mountpoint options [optional...] - fstype source superoptions
+	for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+		const [left = '', right = ''] = line.split(' - ');
+		const [, , , root, mountpoint = ''] = left.split(' ');
+		const [fstype, , options = ''] = right.split(' ');
+		const kind = fstype === 'cgroup2' ? 'cgroup2' : fstype === 'cgroup' && options.split(',').includes('name=systemd') ? 'name=systemd' : '';
+		const at = own.get(kind);
+		if (at !== undefined && root === '/' && !dirs.has(kind)) dirs.set(kind, path.join(mountpoint, at));
+	}
+	return [...dirs.values()];
+}
+
+/**
+ * A new cgroup NAME below this process's own, in every hierarchy of ownCgroups(): the paths of its
+ * cgroup.procs files (a pid written there moves that process in), and a function that kills what
+ * is in it and removes it now (else done when this process exits).
+ */
+export function makeCgroups(name: string): {procs: string[]; remove: () => void} {
+	const dirs = ownCgroups().map(dir => path.join(dir, name));
+	for (const dir of dirs) fs.mkdirSync(dir);
+	return {procs: dirs.map(dir => path.join(dir, 'cgroup.procs')), remove: atExit(() => dirs.forEach(removeCgroup))};
+}
+
+/** Kills every process in the cgroup DIR and below, then removes them all. */
+function removeCgroup(dir: string): void {
+	if (!fs.existsSync(dir)) return;
+	const subdirs = (d: string): string[] => fs.readdirSync(d, {withFileTypes: true}).filter(e => e.isDirectory()).flatMap(e => [...subdirs(path.join(d, e.name)), path.join(d, e.name)]);
+	const all = [...subdirs(dir), dir];
+	for (const d of all) {
+		for (const pid of fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+			try {
+				process.kill(Number(pid), 'SIGKILL');
+			} catch {}
+		}
+	}
+	// A killed process leaves its cgroup only once the kernel has reaped it: rmdir says EBUSY until then.
+	for (const d of all) {
+		for (const end = Date.now() + 10_000; ; Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)) {
+			try {
+				fs.rmdirSync(d);
+				break;
+			} catch (error) {
+				const code = (error as NodeJS.ErrnoException).code;
+				if (code === 'ENOENT') break;
+				if (code !== 'EBUSY' || Date.now() > end) throw error;
+			}
+		}
+	}
+}
+
 let swept = false;
 /** Removes the namespaces, temp dirs and processes of test processes that are gone. */
 export function sweepStale(): void {
@@ -200,6 +263,7 @@ export function sweepStale(): void {
 	};
 	const netns = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns').filter(dead) : [];
 	for (const name of netns) deleteNetns(name);
+	for (const own of ownCgroups()) for (const name of fs.readdirSync(own).filter(dead)) removeCgroup(path.join(own, name));
 	const dirs = fs.readdirSync(TMP).filter(dead).map(name => path.join(TMP, name));
 	if (dirs.length === 0) return;
 	// A daemon chrooted below a stale dir (a test's mariadbd) holds its mounts: end it first.

@@ -48,7 +48,7 @@ import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {atExit, deleteNetns, exec, must, PREFIX, scratch, type RunResult} from './proc.ts';
+import {atExit, deleteNetns, exec, makeCgroups, must, PREFIX, scratch, type RunResult} from './proc.ts';
 import {CACHE, rootDir, type Release} from './roots.ts';
 
 export type {Release, RunResult};
@@ -168,6 +168,8 @@ export class Server extends Host {
 		/** The container's PID 1 (systemd), as seen from this machine. */
 		readonly leader: number,
 		private readonly nspawn: ChildProcess,
+		/** Kills what is left in the server's cgroups and removes them. */
+		private readonly removeCgroups: () => void,
 	) {
 		super(net, name, address, ns, dir);
 	}
@@ -209,14 +211,16 @@ export class Server extends Host {
 		return Number((await this.run(['systemctl', 'show', '-P', 'MainPID', unit])).stdout.trim());
 	}
 
-	/** Kills the container; its overlay (a tmpfs) goes with it. */
+	/** Kills the container; its overlay (a tmpfs) and its cgroups go with it. */
 	async stop(): Promise<void> {
-		if (this.nspawn.exitCode !== null || this.nspawn.signalCode !== null) return;
-		const exited = new Promise(resolve => this.nspawn.once('exit', resolve));
-		try {
-			process.kill(this.leader, 'SIGKILL');
-		} catch {}
-		await Promise.race([exited, sleep(10_000)]);
+		if (this.nspawn.exitCode === null && this.nspawn.signalCode === null) {
+			const exited = new Promise(resolve => this.nspawn.once('exit', resolve));
+			try {
+				process.kill(this.leader, 'SIGKILL');
+			} catch {}
+			await Promise.race([exited, sleep(10_000)]);
+		}
+		this.removeCgroups();
 	}
 }
 
@@ -263,10 +267,17 @@ export class TestNet {
 		const name = options.name ?? 'server';
 		const {ns, address, dir} = await this.join(name);
 		const log = fs.openSync(path.join(dir, 'console.log'), 'a');
+		// With --keep-unit (there is no systemd here to ask for a scope), nspawn puts the container in
+		// <its own cgroup>/payload: booted from this machine's root cgroup, every server of every test
+		// running here would share /payload/system.slice/dovecot.service and the like, and a server's
+		// systemd would wait out its 90 s stop timeout for another server's processes to leave. So
+		// nspawn starts in a cgroup of this server's own.
+		const cgroups = makeCgroups(ns);
 		const nspawn = spawn(
-			'systemd-nspawn',
+			'sh',
 			[
-				'-D', root, '--volatile=overlay', '-b', '--register=no', '--keep-unit', '--console=pipe', '-M', `${this.id}-${name}`, `--network-namespace-path=/run/netns/${ns}`,
+				'-c', 'for procs in $1; do echo $$ >"$procs"; done; shift; exec "$@"', 'sh', cgroups.procs.join(' '),
+				'systemd-nspawn', '-D', root, '--volatile=overlay', '-b', '--register=no', '--keep-unit', '--console=pipe', '-M', ns, `--network-namespace-path=/run/netns/${ns}`,
 				// Masked: a container has no file systems of its own to remount, and on a busy machine
 				// Debian 13's remount-fs sometimes failed, leaving the boot "degraded".
 				'--bind-ro=/dev/null:/etc/systemd/system/systemd-remount-fs.service',
@@ -275,7 +286,7 @@ export class TestNet {
 		);
 		fs.closeSync(log);
 		const leader = await leaderOf(nspawn, dir);
-		const server = new Server(this, name, address, ns, dir, release, leader, nspawn);
+		const server = new Server(this, name, address, ns, dir, release, leader, nspawn, cgroups.remove);
 		this.hosts.push(server);
 		this.updateHosts();
 		await waitRunning(server);
