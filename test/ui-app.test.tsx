@@ -106,7 +106,7 @@ test('live, step by step: Enter applies one stage and shows its verdict; the sum
 	send(keys.enter);
 	const frame = await screen(text => text.includes('Still to do by you'));
 	assert.match(frame, /Done: 2 passed, 0 failed, 0 skipped/);
-	assert.match(frame, /Backups of every changed file: .*ui-app-/s);
+	assert.match(frame, /Backups of every changed file:\s.*ui-app-/s);
 	assert.match(frame, /mail-setup undo/);
 	assert.equal(await code, 0);
 	assert.equal(file(root, 'etc/one.conf'), 'a = 2\npassword = hunter22\n');

@@ -54,9 +54,9 @@ host_state() {
 BEFORE="$(host_state)"
 
 # Every temp file of the run goes under one directory, removed at the end: a test that forgets its own
-# leaves nothing behind. Readable by all: some commands of the tests run as nobody.
+# leaves nothing behind. Open to all, as /tmp is: some commands of the tests run as nobody.
 TMPDIR="$(mktemp -d /tmp/mail-setup-tests.XXXXXX)"
-chmod 755 "$TMPDIR"
+chmod 1777 "$TMPDIR"
 export TMPDIR
 trap 'rm -rf --one-file-system "$TMPDIR"' EXIT
 
