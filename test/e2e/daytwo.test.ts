@@ -118,6 +118,8 @@ describe('day two on booted servers', {concurrency: true}, () => {
 			await term.type(BOB_PW);
 			await term.keys('Enter');
 			await term.waitFor(new RegExp(`added mailbox ${BOB}`), 60_000);
+			// The next command only once ssh has ended: typed earlier, it would go to the closing session.
+			await term.waitFor(screen => /Connection to \S+ closed\./.test(screen) && screen.trimEnd().endsWith('#'), 30_000);
 			assert.match(await auth(BOB, BOB_PW), /auth succeeded/);
 			// The screen lists what the database holds; q leaves it.
 			await term.type(`clear; ssh -tt root@${FQDN} npx mail-setup mailbox; echo SCREEN-EXIT=$?`);
