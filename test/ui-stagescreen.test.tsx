@@ -141,8 +141,10 @@ test('at 80x24 nothing is cut: long SQL, long file lists and a long reason wrap,
 		render(<StageResultView stage={stage} trail={trail} result={failed} dryRun={false} next="summary" rows={22} columns={80} onNext={() => {}} />),
 		render(<StageScreen stage={stage} trail={trail} changes={files} commands={[{argv: [sql]}]} notes={[reason]} dryRun={false} rows={22} columns={80} onChoice={() => {}} />),
 	];
+	const frames: string[] = [];
 	for (const view of views) {
 		const frame = await until(view.lastFrame, text => text.includes('lines 1–'));
+		frames.push(frame);
 		const lines = frame.split('\n');
 		assert.ok(lines.length <= 22, `${lines.length} rows`);
 		for (const line of lines) {
@@ -151,8 +153,8 @@ test('at 80x24 nothing is cut: long SQL, long file lists and a long reason wrap,
 		}
 		view.unmount();
 	}
-	// The reason is whole, first, before what to do.
-	const first = views[0]!.lastFrame()!;
+	// The reason is whole, first, before what to do (the frame as shown, not what is left after unmount).
+	const first = frames[0]!;
 	assert.match(first, /✘ FAIL\naccess denied for database user mailuser over the Unix socket\n {2}\/run\/mysqld\/mysqld\.sock \(as Dovecot\): check the database user and password\n {2}\(--db-create creates a missing user but never changes an existing one's\n {2}password\)\n/);
 	assert.match(first, /\nWhat to do: fix the cause above, then run: mail-setup database\n[^]*lines 1–/, 'what to do is on the first page');
 });
