@@ -34,8 +34,10 @@ const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1'
 describe('headless on booted servers', {concurrency: true}, () => {
 	for (const release of RELEASES) {
 		test(`Debian ${release}: npx mail-setup --yes --db-create, checked from a laptop; rerun quiet; undo`, {timeout: 900_000}, async t => {
+			let started = Date.now();
 			const l = await lab(release);
 			t.after(() => l.net.close());
+			t.diagnostic(`Debian ${release}: server booted (systemd running) and laptop ready ${Date.now() - started} ms`);
 			const {server, laptop} = l;
 			// mail-setup's own outputs: no password may appear in any (swaks shows its AUTH token: not ours).
 			const outputs: Record<string, string> = {};
@@ -49,7 +51,7 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
 
 			// --- the wizard, every stage, on the server
-			let started = Date.now();
+			started = Date.now();
 			const first = await server.run(['npx', 'mail-setup', ...HEADLESS, '--db-create'], {timeout: 300_000});
 			t.diagnostic(`Debian ${release}: wizard ${Date.now() - started} ms`);
 			keep('wizard', first);
