@@ -1,6 +1,7 @@
 // Day two, pure: what the database holds (a snapshot) + one request → the SQL that carries it out, or a refusal
 // (a UsageError: exit 2, nothing changed). The same plan is shown in a dry run and run for real.
 import mysql from 'mysql2/promise';
+import {MASK} from '../secrets.js';
 import {mailHome} from '../stages/dovecot-sql.js';
 import {UsageError} from '../types.js';
 import type {Request} from './request.js';
@@ -110,13 +111,13 @@ export function planChange(s: Snapshot, r: ChangeRequest, input: PlanInput): Cha
 				const to = destinations(s, a);
 				if (to.length) refuse(`${a} is an alias already (to ${to.join(', ')}): remove it first (mail-setup alias remove ${a})`);
 				const text = `INSERT INTO ${table('virtual_users')} (domain_id, email, password) VALUES (?, ?, ?)`;
-				sql(text, [id, a, hashed()], [id, a, '***']);
+				sql(text, [id, a, hashed()], [id, a, MASK]);
 				notes.push(`its mail will be kept in ${mailHome(a)}`);
 				return {statements, done: `added mailbox ${a}`, notes, reverse: `mail-setup mailbox remove ${a}`};
 			}
 			if (!isMailbox(s, a)) refuse(`there is no mailbox ${a} (mail-setup mailbox list shows them)`);
 			if (r.verb === 'passwd') {
-				sql(`UPDATE ${table('virtual_users')} SET password = ? WHERE email = ?`, [hashed(), a], ['***', a]);
+				sql(`UPDATE ${table('virtual_users')} SET password = ? WHERE email = ?`, [hashed(), a], [MASK, a]);
 				return {statements, done: `changed the password of ${a}`, notes, reverse: `the old password is not kept: mail-setup mailbox passwd ${a} sets another`};
 			}
 			// Its aliases go with it: left behind, they would bounce (or, as a source, take over its address).

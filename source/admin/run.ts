@@ -3,6 +3,7 @@
 import {validPassword} from '../answers.js';
 import {defaultSocket, SOCKET, validIdentifier} from '../db/database.js';
 import {sha512Crypt} from '../db/sha512crypt.js';
+import {MASK} from '../secrets.js';
 import {HostError, InterruptedError, type Host} from '../host/host.js';
 import {detectDovecot, readBack, secret} from '../resolve.js';
 import {UsageError} from '../types.js';
@@ -50,7 +51,7 @@ export interface Outcome {
 export const MAILBOX_PASSWORD_ENV = 'MAIL_SETUP_MAILBOX_PASSWORD';
 
 /** A dry run needs no password: the hash it would store is shown as *** anyway. */
-const DRY_RUN_HASH = '***';
+const DRY_RUN_HASH = MASK;
 
 /** The database Dovecot reads, as the wizard wrote it; reached as root over this machine's socket (MYSQL_UNIX_PORT moves it; under --root: DIR's). */
 export async function findDatabase(host: Host): Promise<Target> {

@@ -1,4 +1,5 @@
 // Step 10: the tutorial's s_client sessions, run live and judged, each with its transcript.
+import {MASK} from '../secrets.js';
 import type {CheckResult, CheckStatus} from '../types.js';
 import {mailboxDelivery} from './delivery.js';
 import {issuerName, probePort, servedCertificate} from './probe.js';
@@ -208,7 +209,7 @@ async function imapsLogin(ctx: Ctx): Promise<Verdict> {
 		if (greeting.code !== 'OK') throw s.unexpected('greeting', greeting, 'the IMAP service refuses connections.');
 		// [tag, command, as shown, step name, usual cause of a NO/BAD]
 		const steps: [string, string, string, string, string][] = [
-			['1', `login ${o.testUser} ${imapQuote(o.testPassword)}`, `login ${o.testUser} "***"`, 'login', 'wrong password or unknown user (prove it with `doveadm auth test`), or Dovecot cannot reach MariaDB (dovecot-sql.conf.ext, grants @localhost).'],
+			['1', `login ${o.testUser} ${imapQuote(o.testPassword)}`, `login ${o.testUser} "${MASK}"`, 'login', 'wrong password or unknown user (prove it with `doveadm auth test`), or Dovecot cannot reach MariaDB (dovecot-sql.conf.ext, grants @localhost).'],
 			['2', 'LIST "" "*"', 'LIST "" "*"', 'LIST', 'the mail location (mail_location, home) is not accessible to the mail user.'],
 			['3', 'SELECT INBOX', 'SELECT INBOX', 'SELECT INBOX', 'the INBOX cannot be created or opened: mail_location, /var/mail permissions, first_valid_uid.'],
 			['4', 'UID fetch 1:1 (UID RFC822.SIZE FLAGS BODY.PEEK[])', 'UID fetch 1:1 (UID RFC822.SIZE FLAGS BODY.PEEK[])', 'UID fetch', 'the mailbox files are unreadable.'],
@@ -249,7 +250,7 @@ async function submissionAuth(ctx: Ctx): Promise<Verdict> {
 		await s.smtp('RSET');
 
 		const token = authToken(o.testUser, o.testPassword);
-		s.send(`AUTH PLAIN ${token}`, 'AUTH PLAIN ***');
+		s.send(`AUTH PLAIN ${token}`, `AUTH PLAIN ${MASK}`);
 		const login = await s.smtp('AUTH PLAIN', loginWait(o));
 		if (login.code !== '235') throw s.unexpected('AUTH PLAIN', login, 'wrong password for the test mailbox (535), or Postfix cannot reach Dovecot\'s auth socket (smtpd_sasl_path=private/auth).');
 

@@ -2,6 +2,7 @@
 // can pass while every delivery bounces (LMTP refusing, Dovecot 2.4 stripping the domain), so: send one
 // message with a unique Subject, find it over IMAPS, delete it again.
 import crypto from 'node:crypto';
+import {MASK} from '../secrets.js';
 import type {CheckStatus} from '../types.js';
 import {authToken, imapQuote, loginWait} from './checks.js';
 import {StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
@@ -48,7 +49,7 @@ export async function mailboxDelivery(ctx: DeliveryCtx): Promise<DeliveryVerdict
 		s.send(`EHLO ${o.fqdn}`);
 		const ehlo = await s.smtp('EHLO');
 		if (!ehlo.code.startsWith('2')) throw s.unexpected('EHLO', ehlo, 'the submission service refuses this client.');
-		s.send(`AUTH PLAIN ${authToken(o.testUser, o.testPassword)}`, 'AUTH PLAIN ***');
+		s.send(`AUTH PLAIN ${authToken(o.testUser, o.testPassword)}`, `AUTH PLAIN ${MASK}`);
 		const login = await s.smtp('AUTH PLAIN', loginWait(o));
 		if (login.code !== '235') throw s.unexpected('AUTH PLAIN', login, 'wrong password for the test mailbox, or no AUTH on the submission port: see the submission-auth check.');
 		await expect2(s, `MAIL FROM:<${o.testUser}>`, 'MAIL FROM', 'smtpd_sender_restrictions refuse the logged-in user.');
@@ -89,7 +90,7 @@ export async function mailboxDelivery(ctx: DeliveryCtx): Promise<DeliveryVerdict
 		};
 		const greeting = await s.imap('*', 'connect and read the greeting');
 		if (greeting.code !== 'OK') throw s.unexpected('greeting', greeting, 'the IMAP service refuses connections.');
-		const login = await command(`login ${o.testUser} ${imapQuote(o.testPassword)}`, 'login', 'wrong password or unknown user: see the imaps-login check.', `login ${o.testUser} "***"`);
+		const login = await command(`login ${o.testUser} ${imapQuote(o.testPassword)}`, 'login', 'wrong password or unknown user: see the imaps-login check.', `login ${o.testUser} "${MASK}"`);
 		const capabilities = [...greeting.lines, ...login.lines].join(' ');
 		await command('SELECT INBOX', 'SELECT INBOX', 'the INBOX cannot be opened: see the imaps-login check.');
 

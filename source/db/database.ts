@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
 import mysql, {type Connection, type ConnectionOptions, type RowDataPacket} from 'mysql2/promise';
-import {scrub} from '../secrets.js';
+import {MASK, scrub} from '../secrets.js';
 import {sha512Crypt, verifySha512Crypt} from './sha512crypt.js';
 
 export interface DbTarget {
@@ -249,7 +249,7 @@ function steps(spec: CreateSpec, dbHash: string, mailHash: string): Step[] {
 			`${user} '${dbHash}'`,
 			c => any(c, 'SELECT 1 FROM mysql.user WHERE User = ? AND Host = ?', [spec.user, host]),
 			[],
-			`${user} '***'`,
+			`${user} '${MASK}'`,
 		);
 		add(`SELECT grant on ${spec.name} for ${spec.user}@${host}`, `GRANT SELECT ON ${grantDb}.* TO ${id(spec.user)}@${id(host)}`, c =>
 			any(c, "SELECT 1 FROM mysql.db WHERE User = ? AND Host = ? AND Db IN (?, ?) AND Select_priv = 'Y'", [spec.user, host, spec.name, spec.name.replace(/_/g, '\\_')]),
@@ -280,7 +280,7 @@ function steps(spec: CreateSpec, dbHash: string, mailHash: string): Step[] {
 		mailbox,
 		c => any(c, `SELECT 1 FROM ${db}.virtual_users WHERE email = ?`, [spec.testUser]),
 		[spec.testUser, mailHash, domainOf(spec.testUser)],
-		mysql.format(mailbox, [spec.testUser, '***', domainOf(spec.testUser)]),
+		mysql.format(mailbox, [spec.testUser, MASK, domainOf(spec.testUser)]),
 	);
 	return out;
 }
