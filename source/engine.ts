@@ -4,6 +4,7 @@ import {maskDiff, scrub} from './secrets.js';
 import {notInstalled} from './stages/service.js';
 import type {Stage, StageContext, Validation} from './stages/stage.js';
 import type {ChangeReport, Command, FileChange, Plan, StageResult} from './types.js';
+import {plural} from './words.js';
 
 export interface PlannedFile {
 	change: FileChange;
@@ -153,16 +154,14 @@ export async function apply(p: Preview, ctx: StageContext): Promise<StageResult>
 	return result;
 }
 
-const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-
 /** A dry run's word on a stage: what would happen, never that it passed. */
 export function wouldHappen({plan, files}: Preview): string {
 	const paths = files.map(file => file.change.path);
 	const shown = paths.length <= 5 ? paths.join(', ') : `${paths.slice(0, 4).join(', ')} and ${paths.length - 4} more`;
 	const parts = [
 		plan.would,
-		files.length ? `would change ${count(files.length, 'file')} (${shown})` : '',
-		plan.commands.length ? `would run ${count(plan.commands.length, 'command')}` : '',
+		files.length ? `would change ${plural(files.length, 'file')} (${shown})` : '',
+		plan.commands.length ? `would run ${plural(plan.commands.length, 'command')}` : '',
 	].filter(Boolean);
 	return parts.length ? parts.join(', ') : 'already done: nothing would change';
 }

@@ -1,7 +1,8 @@
 // Plain-text rendering of results for the headless path (the TUI has its own components).
-import {recordLabels, recordText} from './dns/records.js';
+import {recordLabels, recordLabelWidth, recordText} from './dns/records.js';
 import type {Report} from './run.js';
-import type {CheckResult, StageResult} from './types.js';
+import type {CheckResult, StageResult, Status} from './types.js';
+import {plural} from './words.js';
 
 export interface Paint {
 	green(text: string): string;
@@ -21,6 +22,18 @@ const mark = (status: string, p: Paint) =>
 
 /** A dry-run stage that would write a file or run a command (the checks list none: they only connect). */
 export const wouldChange = (stage: StageResult) => stage.status === 'planned' && (stage.changes.length > 0 || stage.commands.length > 0);
+
+/** How a run ended, in counts (the summary's first line, TUI and text alike). Nothing ran in a dry run, so
+ * nothing passed: it says what would change. */
+export function tally(stages: {status: Status; wouldChange?: boolean}[], dryRun: boolean): string {
+	const count = (status: Status) => stages.filter(stage => stage.status === status).length;
+	if (!dryRun) return `${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`;
+	const would = stages.filter(stage => stage.wouldChange).length;
+	const counts = [`${plural(would, 'stage')} would change something`, `${count('planned') - would} would not`];
+	if (count('fail')) counts.push(`${count('fail')} failed`);
+	if (count('skipped')) counts.push(`${count('skipped')} skipped`);
+	return `${counts.join(', ')}; nothing was changed`;
+}
 
 export function colorDiff(diff: string, p: Paint): string {
 	return diff
@@ -48,20 +61,11 @@ export function formatSummary(report: Report, p: Paint, backups?: string): strin
 	if (report.records.length) {
 		lines.push(p.bold('DNS records (zone-file lines):'));
 		const shade = {published: p.green, missing: p.yellow, wrong: p.red, unchecked: p.dim};
-		const width = Math.max(...Object.values(recordLabels).map(label => label.length));
-		for (const r of report.records) lines.push(`  ${shade[r.status](recordLabels[r.status].padEnd(width))}  ${recordText(r)}`);
+		for (const r of report.records) lines.push(`  ${shade[r.status](recordLabels[r.status].padEnd(recordLabelWidth))}  ${recordText(r)}`);
 		lines.push('');
 	}
-	const counts = (status: string) => report.stages.filter(stage => stage.status === status).length;
-	if (report.dryRun) {
-		// Nothing ran, so nothing passed: say what would happen.
-		const changing = report.stages.filter(wouldChange).length;
-		const more = [`${counts('planned') - changing} would not`, counts('fail') ? `${counts('fail')} failed` : '', counts('skipped') ? `${counts('skipped')} skipped` : ''];
-		const head = report.ok ? p.yellow('DRY RUN') : p.red('FAILED');
-		lines.push(`${head}: ${changing} stage${changing === 1 ? '' : 's'} would change something, ${more.filter(Boolean).join(', ')}; nothing was changed`);
-	} else {
-		lines.push(`${report.ok ? p.green('OK') : p.red('FAILED')}: ${counts('pass')} passed, ${counts('fail')} failed, ${counts('skipped')} skipped`);
-	}
+	const head = !report.ok ? p.red('FAILED') : report.dryRun ? p.yellow('DRY RUN') : p.green('OK');
+	lines.push(`${head}: ${tally(report.stages.map(stage => ({status: stage.status, wouldChange: wouldChange(stage)})), report.dryRun)}`);
 	if (backups) lines.push(`Backups of every changed file: ${backups} (undo with: mail-setup undo)`);
 	return lines.join('\n');
 }

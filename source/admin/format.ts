@@ -1,6 +1,7 @@
 // Day two's reports as plain text for the headless path (--json prints the report itself).
 import type {Paint} from '../output.js';
-import {domainOf, plural} from './plan.js';
+import {plural} from '../words.js';
+import {domainOf} from './plan.js';
 import type {ChangeReport, Report} from './run.js';
 
 /** What a change did (or would do), its notes, and how to take it back. */

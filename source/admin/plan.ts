@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import {MASK} from '../secrets.js';
 import {mailHome} from '../stages/dovecot-sql.js';
 import {UsageError} from '../types.js';
+import {plural} from '../words.js';
 import type {Request} from './request.js';
 
 export interface Snapshot {
@@ -43,8 +44,6 @@ export const domainOf = (address: string) => address.slice(address.lastIndexOf('
 const refuse = (message: string): never => {
 	throw new UsageError(message);
 };
-
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : /[sx]$/.test(word) ? 'es' : 's'}`;
 
 function domainId(s: Snapshot, name: string, what: string): number {
 	const found = s.domains.find(d => d.name === name);

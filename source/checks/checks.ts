@@ -4,6 +4,7 @@ import type {CheckResult, CheckStatus} from '../types.js';
 import {mailboxDelivery} from './delivery.js';
 import {issuerName, probePort, servedCertificate} from './probe.js';
 import {planRelay, relayVerdict, type Postconf, type Probe} from './relay.js';
+import {plural} from '../words.js';
 import {tlsCheck} from './tls.js';
 import {scrub, StepError, withSession, type Reply, type Session, type SessionOptions} from './sclient.js';
 
@@ -339,7 +340,7 @@ async function certificateName(ctx: Ctx): Promise<Verdict> {
 		const problems: string[] = [];
 		if (!match) problems.push(`port ${port} serves a certificate for ${cert.subjectAltName ?? oneLine(cert.subject)}, not ${o.fqdn}: make one for ${o.fqdn} (mail-setup certificate --renew)`);
 		if (until.getTime() < now) problems.push(`port ${port}: the certificate (${by}) expired on ${day(until)}: ${renew}`);
-		else if (left < RENEW_DAYS) problems.push(`port ${port}: the certificate (${by}) expires on ${day(until)}, in ${left} day${left === 1 ? '' : 's'}: ${renew}`);
+		else if (left < RENEW_DAYS) problems.push(`port ${port}: the certificate (${by}) expires on ${day(until)}, in ${plural(left, 'day')}: ${renew}`);
 		if (from.getTime() > now) problems.push(`port ${port}: the certificate is not valid before ${day(from)} (is the clock right?)`);
 		if (served.untrusted) problems.push(`port ${port}: the chain does not verify against ${o.caFile} (${served.untrusted})`);
 		return {problems, good: `${port} names ${match ?? o.fqdn}, ${by}, expires ${day(until)} (${left} days left)`};

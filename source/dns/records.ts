@@ -64,6 +64,9 @@ export const recordLabels: Record<DnsRecord['status'], string> = {
 	unchecked: 'not checked',
 };
 
+/** The labels' column width, so the records line up. */
+export const recordLabelWidth = Math.max(...Object.values(recordLabels).map(label => label.length));
+
 /** What the summaries print for one record: its zone-file line, the PTR marked as the hosting provider's. */
 export function recordText(r: DnsRecord): string {
 	return r.type === 'PTR' ? `${zoneLine(r)}   (ask your hosting provider)` : zoneLine(r);

@@ -2,11 +2,11 @@
 // password and remove. What a key does is ../admin/screen.ts; carrying a change out is ../admin/run.ts.
 import {Box, render, Text, useStdout} from 'ink';
 import {useRef, useState} from 'react';
-import {plural} from '../admin/plan.js';
 import {findDatabase, perform, readSnapshot} from '../admin/run.js';
 import type {Row, RunEffect, ScreenState} from '../admin/screen.js';
 import {labelOf, screenKey, startScreen} from '../admin/screen.js';
 import type {Host} from '../host/host.js';
+import {plural} from '../words.js';
 import {PasswordLines} from './Ask.js';
 import {Header} from './Header.js';
 import {Spinner} from './Spinner.js';

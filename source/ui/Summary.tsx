@@ -1,7 +1,8 @@
 // The last screen: every stage's verdict, where the backups are, how to undo, what is left to do.
 // The program exits on it, so it is printed whole (the terminal keeps what scrolls off the top) and wrapped.
 import {Box, Text} from 'ink';
-import {recordLabels, recordText} from '../dns/records.js';
+import {recordLabels, recordLabelWidth as labelWidth, recordText} from '../dns/records.js';
+import {tally} from '../output.js';
 import type {DnsRecord, StageId, Status} from '../types.js';
 import {markColor, marks, tint} from './theme.js';
 import {wrap} from './wrap.js';
@@ -32,18 +33,12 @@ export interface SummaryProps {
 }
 
 const recordColor: Record<DnsRecord['status'], string | undefined> = {published: 'green', missing: 'yellow', wrong: 'red', unchecked: undefined};
-const labelWidth = Math.max(...Object.values(recordLabels).map(label => label.length));
 
 /** The first line of the summary: how the run ended, in counts. A dry run never says passed. */
 export function verdictOf(items: SummaryItem[], dryRun: boolean, interrupted = false): string {
-	const count = (status: Status) => items.filter(item => item.status === status).length;
-	const failed = count('fail');
-	if (!dryRun) return `${interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: ${count('pass')} passed, ${failed} failed, ${count('skipped')} skipped`;
-	const would = items.filter(item => item.wouldChange).length;
-	const counts = [`${would} stage${would === 1 ? '' : 's'} would change something`, `${count('planned') - would} would not`];
-	if (failed) counts.push(`${failed} failed`);
-	if (count('skipped')) counts.push(`${count('skipped')} skipped`);
-	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${counts.join(', ')}; nothing was changed`;
+	const failed = items.some(item => item.status === 'fail');
+	if (!dryRun) return `${interrupted ? 'Stopped' : failed ? 'Failed' : 'Done'}: ${tally(items, false)}`;
+	return `Dry run${interrupted ? ' stopped' : failed ? ' failed' : ''}: ${tally(items, true)}`;
 }
 
 export function Summary({items, dryRun, backups, root = '/', fqdn, interrupted, columns, records = []}: SummaryProps) {
