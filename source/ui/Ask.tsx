@@ -1,12 +1,12 @@
 // The day-two commands' questions in a terminal: a new password (twice, masked) and a yes/no confirmation.
 // What each key does is ../admin/screen.ts's (the mailbox screen asks the same way).
 import {Box, render, Text} from 'ink';
-import {type ReactElement, useRef, useState} from 'react';
+import type {ReactElement} from 'react';
 import type {Asker} from '../admin/run.js';
 import {confirmKey, newPassword, type PasswordEntry, passwordKey} from '../admin/screen.js';
-import {TextField} from './TextField.js';
+import {hidden, Prompt} from './TextField.js';
 import {tint} from './theme.js';
-import {useKeys} from './useKeys.js';
+import {useKeys, useKeyState} from './useKeys.js';
 
 /** The two lines of a password entry: what is accepted so far, the field, and its complaint or hint. */
 export function PasswordLines({address, entry, hint}: {address: string; entry: PasswordEntry; hint: string}) {
@@ -15,30 +15,21 @@ export function PasswordLines({address, entry, hint}: {address: string; entry: P
 			{entry.first !== undefined && (
 				<Text>
 					<Text color={tint('green')}>{'✔ '}</Text>
-					New password for {address}: ********
+					New password for {address}: {hidden(entry.first)}
 				</Text>
 			)}
-			<Text>
-				<Text bold color={tint('cyan')}>
-					▸ {entry.first === undefined ? `New password for ${address}` : 'The same password again'}:{' '}
-				</Text>
-				<TextField line={entry.line} secret />
-			</Text>
-			{entry.error ? <Text color={tint('red')}>{`  ✘ ${entry.error}`}</Text> : <Text dimColor>{`  ${hint}`}</Text>}
+			<Prompt label={entry.first === undefined ? `New password for ${address}` : 'The same password again'} line={entry.line} secret error={entry.error} hint={hint} />
 		</Box>
 	);
 }
 
 export function PasswordTwice({address, onDone}: {address: string; onDone(password: string | undefined): void}) {
-	// In a ref: every key of one read sees what the key before it did.
-	const entry = useRef(newPassword());
-	const [shown, setShown] = useState(entry.current);
+	const [entry, shown, set] = useKeyState(newPassword());
 	useKeys(key => {
 		const step = passwordKey(entry.current, key);
 		if (step.cancel) return onDone(undefined);
 		if (step.password !== undefined) return onDone(step.password);
-		entry.current = step.entry;
-		setShown(step.entry);
+		set(step.entry);
 	});
 	return <PasswordLines address={address} entry={shown} hint="Enter to accept · Esc to give up" />;
 }

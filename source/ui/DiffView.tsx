@@ -1,9 +1,8 @@
 // A window onto long text (a diff, a result, a failure): lines wrapped to the width, coloured, paged with
 // ↑/↓, PgUp/PgDn (Space), Home/End, and a position line whenever it does not fit.
 import {Box, Text} from 'ink';
-import {useRef, useState} from 'react';
 import {tint} from './theme.js';
-import {useKeys} from './useKeys.js';
+import {useKeys, useKeyState} from './useKeys.js';
 import {wrapLines} from './wrap.js';
 
 export interface LineStyle {
@@ -35,19 +34,18 @@ export interface DiffViewProps {
 
 export const scrollHelp = '↑/↓ PgUp/PgDn';
 
+/** The first of `size` rows shown of `total`, so that the cursor's row stays in view (near the middle). */
+export const windowStart = (cursor: number, total: number, size: number) => Math.max(0, Math.min(cursor - Math.floor(size / 2), total - size));
+
 export function DiffView({lines, height, width, active = true, color = lineColor}: DiffViewProps) {
 	const rows = wrapLines(lines, width);
 	const fits = rows.length <= Math.max(1, height);
 	// The position line takes a row only when there is something to scroll.
 	const size = fits ? rows.length : Math.max(1, height - 1);
 	const last = Math.max(0, rows.length - size);
-	const offset = useRef(0);
-	const [, setShown] = useState(0);
+	const [offset, , setOffset] = useKeyState(0);
 	offset.current = Math.min(offset.current, last);
-	const move = (to: number) => {
-		offset.current = Math.max(0, Math.min(last, to));
-		setShown(offset.current);
-	};
+	const move = (to: number) => setOffset(Math.max(0, Math.min(last, to)));
 	useKeys(
 		key => {
 			const now = offset.current;

@@ -1,18 +1,18 @@
 // `mail-setup mailbox` in a terminal: the mailboxes and aliases of each domain, with keys to add, change a
 // password and remove. What a key does is ../admin/screen.ts; carrying a change out is ../admin/run.ts.
 import {Box, render, Text, useStdout} from 'ink';
-import {useRef, useState} from 'react';
 import {findDatabase, perform, readSnapshot} from '../admin/run.js';
 import type {Row, RunEffect, ScreenState} from '../admin/screen.js';
 import {labelOf, screenKey, startScreen} from '../admin/screen.js';
 import type {Host} from '../host/host.js';
 import {plural} from '../words.js';
 import {PasswordLines} from './Ask.js';
+import {windowStart} from './DiffView.js';
 import {Header} from './Header.js';
 import {Spinner} from './Spinner.js';
-import {TextField} from './TextField.js';
+import {Prompt} from './TextField.js';
 import {tint} from './theme.js';
-import {useKeys} from './useKeys.js';
+import {useKeys, useKeyState} from './useKeys.js';
 
 export const keyHelp = 'a add mailbox · l add alias · d add domain · p password · r remove · q quit';
 
@@ -66,17 +66,7 @@ function ModeArea({state}: {state: ScreenState}) {
 		case 'password':
 			return <PasswordLines address={mode.address} entry={mode.entry} hint="Enter to accept · Esc to go back" />;
 		case 'field':
-			return (
-				<Box flexDirection="column">
-					<Text>
-						<Text bold color={tint('cyan')}>
-							▸ {labelOf(mode)}:{' '}
-						</Text>
-						<TextField line={mode.line} />
-					</Text>
-					{mode.error ? <Text color={tint('red')}>{`  ✘ ${mode.error}`}</Text> : <Text dimColor>{'  Enter to accept · Esc to go back'}</Text>}
-				</Box>
-			);
+			return <Prompt label={labelOf(mode)} line={mode.line} error={mode.error} hint="Enter to accept · Esc to go back" />;
 	}
 }
 
@@ -90,13 +80,7 @@ export interface MailboxScreenProps {
 }
 
 export function MailboxScreen({initial, version, dryRun, perform, onQuit}: MailboxScreenProps) {
-	// In a ref: every key of one read sees what the key before it did.
-	const state = useRef(initial);
-	const [shown, setShown] = useState(initial);
-	const set = (next: ScreenState) => {
-		state.current = next;
-		setShown(next);
-	};
+	const [state, shown, set] = useKeyState(initial);
 	useKeys(key => {
 		const step = screenKey(state.current, key);
 		if (step.state !== state.current) set(step.state);
@@ -106,7 +90,7 @@ export function MailboxScreen({initial, version, dryRun, perform, onQuit}: Mailb
 	const {stdout} = useStdout();
 	const height = Math.max(3, (stdout.rows || 24) - 8 - (shown.message?.lines.length ?? 0));
 	// The window of rows keeps the cursor in view.
-	const start = Math.max(0, Math.min(shown.cursor - Math.floor(height / 2), shown.rows.length - height));
+	const start = windowStart(shown.cursor, shown.rows.length, height);
 	const window = shown.rows.slice(start, start + height);
 	return (
 		<Box flexDirection="column">

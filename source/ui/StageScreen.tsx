@@ -2,7 +2,7 @@
 // Every text is wrapped to the width; what does not fit the terminal's height pages (./DiffView.tsx).
 import {Box, Text} from 'ink';
 import {Fragment} from 'react';
-import type {ChangeReport, Command, Offer, StageId, StageResult, Status} from '../types.js';
+import type {ChangeReport, CheckResult, Command, Offer, StageId, StageResult, Status} from '../types.js';
 import {DiffView, lineColor} from './DiffView.js';
 import {isChar} from './keys.js';
 import {Spinner} from './Spinner.js';
@@ -255,13 +255,11 @@ export function resultLines(result: StageResult, dryRun: boolean): string[] {
 		details.push(dryRun ? 'Would run:' : 'Ran:');
 		for (const command of result.commands) details.push(`  ${isSql(command) ? '' : '$ '}${command}`);
 	}
-	const check = (item: NonNullable<StageResult['checks']>[number]) => `${item.status === 'pass' ? '✔' : item.status === 'fail' ? '✘' : '?'} ${item.id}: ${item.message}`;
+	const check = (item: CheckResult) => `${item.status === 'pass' ? '✔' : item.status === 'fail' ? '✘' : '?'} ${item.id}: ${item.message}`;
+	// A check with its transcript below it.
+	const checkLines = (item: CheckResult) => [check(item), ...item.transcript.trimEnd().split('\n').filter(Boolean).map(line => `    ${line}`)];
 	const checks = result.checks ?? [];
-	if (result.status !== 'fail') {
-		const lines = [...message.slice(1), ...details];
-		for (const item of checks) lines.push(check(item), ...item.transcript.trimEnd().split('\n').filter(Boolean).map(line => `    ${line}`));
-		return lines;
-	}
+	if (result.status !== 'fail') return [...message.slice(1), ...details, ...checks.flatMap(checkLines)];
 	const failed = checks.filter(item => item.status === 'fail');
 	return [
 		...message,
@@ -271,7 +269,7 @@ export function resultLines(result: StageResult, dryRun: boolean): string[] {
 		'Nothing of this stage is left half-written: its backups were put back.',
 		...(details.length || checks.length ? ['', 'Details:'] : []),
 		...details,
-		...checks.flatMap(item => [check(item), ...item.transcript.trimEnd().split('\n').filter(Boolean).map(line => `    ${line}`)]),
+		...checks.flatMap(checkLines),
 	];
 }
 

@@ -3,6 +3,7 @@ import {Box, Text} from 'ink';
 import {useState} from 'react';
 import {INSTALL_CERTBOT} from '../stages/letsencrypt.js';
 import type {StageId} from '../types.js';
+import {windowStart} from './DiffView.js';
 import {isChar} from './keys.js';
 import {type KeyHelp, KeyLine, keyLineText} from './StageScreen.js';
 import {tint} from './theme.js';
@@ -82,7 +83,7 @@ export function StartScreen({dryRun, root, isRoot, versions, stages, onChoice, o
 	const room = Math.max(3, rows - fixed);
 	const fits = stages.length <= room;
 	const size = fits ? stages.length : room - 1; // a row for "stages 3–10 of 11"
-	const first = Math.max(0, Math.min(cursor - Math.floor(size / 2), stages.length - size));
+	const first = windowStart(cursor, stages.length, size);
 	const shownStages = stages.slice(first, first + size);
 	return (
 		<Box flexDirection="column">

@@ -6,7 +6,7 @@
 // them with one tokenizer per app (a paste or an escape sequence may span reads).
 import type {EventEmitter} from 'node:events';
 import {useStdin} from 'ink';
-import {useEffect, useLayoutEffect, useRef} from 'react';
+import {useEffect, useLayoutEffect, useRef, useState} from 'react';
 import {createTokenizer, type Key} from './keys.js';
 
 type Handler = (key: Key) => void;
@@ -69,4 +69,18 @@ export function useKeys(handler: Handler, {active = true}: {active?: boolean} = 
 			setRawMode(false);
 		};
 	}, [active, emitter, setRawMode]);
+}
+
+/**
+ * State that keys change. Kept in a ref, so every key of one read sees what the key before it did (React
+ * state would give each the value of the last render); set() also re-renders with it.
+ */
+export function useKeyState<T>(initial: T): [current: {current: T}, shown: T, set: (next: T) => void] {
+	const current = useRef(initial);
+	const [shown, setShown] = useState(initial);
+	const set = (next: T) => {
+		current.current = next;
+		setShown(next);
+	};
+	return [current, shown, set];
 }
