@@ -54,7 +54,6 @@ export function trustingEntry(address: Network, entries: Entry[]): Entry | undef
 	return undefined;
 }
 
-
 /** Restriction lists as tokens (names and their table arguments). */
 const tokens = (list: string) => list.split(/[\s,]+/).filter(Boolean);
 

@@ -109,12 +109,16 @@ async function states(host: Host, answers: Answers): Promise<{dovecot: ServiceSt
 	// A reload restarts Postfix's qmgr but not its master: qmgr's start is when the config was read.
 	const masterPid = postfixRunning ? await pidIn(host, POSTFIX_PID) : undefined;
 	const qmgr = masterPid ? Number((await host.probe(['pgrep', '-P', String(masterPid), '-x', 'qmgr'])).stdout.trim().split('\n')[0]) : 0;
+	// loadedFrom: the process whose start is when the configuration was read.
+	const state = async (running: boolean, loadedFrom: number | undefined, paths: string[]): Promise<ServiceState> => ({
+		running,
+		loadedAt: loadedFrom ? await startedAt(host, loadedFrom) : undefined,
+		...(await files(host, paths)),
+	});
 	return {
-		dovecot: {running: dovecotPid !== undefined, loadedAt: dovecotPid && (await startedAt(host, dovecotPid)), ...(await files(host, ['/etc/dovecot', ...pair]))},
-		postfix: {running: postfixRunning, loadedAt: qmgr > 0 ? await startedAt(host, qmgr) : undefined, ...(await files(host, ['/etc/postfix', ...pair]))},
-		opendkim: (await host.info(OPENDKIM))
-			? {running: opendkimPid !== undefined, loadedAt: opendkimPid && (await startedAt(host, opendkimPid)), ...(await files(host, OPENDKIM_FILES))}
-			: undefined,
+		dovecot: await state(dovecotPid !== undefined, dovecotPid, ['/etc/dovecot', ...pair]),
+		postfix: await state(postfixRunning, qmgr > 0 ? qmgr : undefined, ['/etc/postfix', ...pair]),
+		opendkim: (await host.info(OPENDKIM)) ? await state(opendkimPid !== undefined, opendkimPid, OPENDKIM_FILES) : undefined,
 	};
 }
 
