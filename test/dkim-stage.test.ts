@@ -3,32 +3,22 @@
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import {after, test} from 'node:test';
+import {test} from 'node:test';
 import {withDefaults} from '../source/answers.ts';
 import {Host} from '../source/host/host.ts';
 import {undoLastRun} from '../source/host/journal.ts';
 import {runStages} from '../source/run.ts';
 import {dkim, dkimPublicKey, MILTER} from '../source/stages/dkim.ts';
 import type {StageResult} from '../source/types.ts';
+import {tempDir} from './helpers/proc.ts';
+import {rootDir} from './helpers/roots.ts';
 import {fingerprint as treeFingerprint} from './helpers/tree.ts';
-
-const ROOTS = '/var/cache/mail-setup-test/roots';
-const temps: string[] = [];
-after(() => temps.forEach(dir => fs.rmSync(dir, {recursive: true, force: true})));
-
-function temp(name: string): string {
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), `dkim-${name}-${process.pid}-`));
-	temps.push(dir);
-	return dir;
-}
 
 /** What the packages left in /etc of a release's root, plus /usr/sbin/opendkim when wanted (the stage looks for it). */
 function stockTree(release: 12 | 13, opendkim = true): string {
-	const root = path.join(ROOTS, String(release));
-	if (!fs.existsSync(path.join(root, '.ready'))) throw new Error(`no Debian ${release} root: run bash test/setup/roots.sh`);
-	const tree = temp(`tree${release}`);
+	const root = rootDir(release);
+	const tree = tempDir(`dkim-tree${release}`);
 	fs.mkdirSync(path.join(tree, 'etc'));
 	for (const name of ['postfix', 'opendkim.conf', 'dkimkeys', 'passwd', 'group']) execFileSync('cp', ['-a', path.join(root, 'etc', name), path.join(tree, 'etc')]);
 	fs.mkdirSync(path.join(tree, 'var/spool/postfix'), {recursive: true});
@@ -41,7 +31,7 @@ function stockTree(release: 12 | 13, opendkim = true): string {
 
 /** A command of the release, chrooted into an overlay of its root with the tree's files on top (a private mount namespace: nothing leaks). */
 function inRelease(release: 12 | 13, tree: string, argv: string[]) {
-	const work = temp('overlay');
+	const work = tempDir('dkim-overlay');
 	const script = String.raw`
 set -e
 root=$1 tree=$2 work=$3
@@ -51,7 +41,7 @@ mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/u,workdir=$work/w" "$
 cp -a "$tree/etc/." "$work/m/etc/"
 cp -a "$tree/var/." "$work/m/var/"
 exec chroot "$work/m" "$@"`;
-	const run = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', path.join(ROOTS, String(release)), tree, work, ...argv], {encoding: 'utf8', env: {PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C'}});
+	const run = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', rootDir(release), tree, work, ...argv], {encoding: 'utf8', env: {PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C'}});
 	return {code: run.status, stdout: run.stdout, stderr: run.stderr};
 }
 

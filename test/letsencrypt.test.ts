@@ -6,9 +6,8 @@ import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import {after, test} from 'node:test';
+import {test} from 'node:test';
 import {LETS_ENCRYPT, pairOf, withDefaults} from '../source/answers.ts';
 import {parse} from '../source/args.ts';
 import {httpProbe, issuerName} from '../source/checks/probe.ts';
@@ -20,16 +19,10 @@ import {certbotCommand, explainCertbot, HOOK, hookFile} from '../source/stages/l
 import type {Stage} from '../source/stages/stage.ts';
 import {UsageError, type Answers} from '../source/types.ts';
 import {closedPort, makeCert} from './helpers/checks-servers.ts';
+import {tempDir} from './helpers/proc.ts';
 
 const FQDN = 'mail.example.test';
 const LIVE = `/etc/letsencrypt/live/${FQDN}`;
-const temps: string[] = [];
-const tempDir = (name: string) => {
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), `acme-${name}-${process.pid}-`));
-	temps.push(dir);
-	return dir;
-};
-after(() => temps.forEach(dir => fs.rmSync(dir, {recursive: true, force: true})));
 
 const le = (more: Partial<Answers> = {}): Answers => withDefaults({fqdn: FQDN, certificate: 'letsencrypt', ...more});
 

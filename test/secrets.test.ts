@@ -8,6 +8,7 @@ import {MASK, maskDiff, maskLine, maskText, SCRUB_MIN_LENGTH, scrub} from '../so
 import {quote} from '../source/stages/dovecot.ts';
 import {stagesFor} from '../source/stages/index.ts';
 import type {Stage} from '../source/stages/stage.ts';
+import {tempDir} from './helpers/proc.ts';
 import {makeStockTree} from './helpers/stock.ts';
 
 test('a password setting masks its whole value; other keys, comments and empty values stay', () => {
@@ -70,8 +71,8 @@ const unmaskedStages = (stages: Stage[]): Stage[] =>
 		return {...plan, files: plan.files.map(file => ({...file, secret: false}))};
 	}}));
 
-async function dryRunDiffs(release: 12 | 13, dbPassword: string, stages: Stage[]): Promise<string[]> {
-	const root = await makeStockTree(release);
+/** The diffs of a dry run on the stock tree at root (a dry run writes nothing: one tree serves every run). */
+async function dryRunDiffs(root: string, release: 12 | 13, dbPassword: string, stages: Stage[]): Promise<string[]> {
 	const answers = withDefaults({fqdn: 'mail.example.org', dbPassword, testPassword: dbPassword, dovecot: release === 12 ? '2.3' : '2.4'});
 	const report = await runStages(stages, {answers, host: new Host({root, dryRun: true})});
 	assert.ok(report.ok, JSON.stringify(report.stages.map(s => [s.id, s.message])));
@@ -83,10 +84,11 @@ const writtenForms = (secret: string) => [...new Set([secret, quote(secret), `"$
 
 for (const release of [12, 13] as const) {
 	test(`Debian ${release} stock tree: masks stand only where a password does, everything else intact`, async () => {
+		const root = await makeStockTree(release, tempDir(`stock${release}`));
 		for (const secret of SECRETS) {
 			const label = `${JSON.stringify(secret)}`;
-			const masked = await dryRunDiffs(release, secret, fileStages);
-			const plain = await dryRunDiffs(release, secret, unmaskedStages(fileStages));
+			const masked = await dryRunDiffs(root, release, secret, fileStages);
+			const plain = await dryRunDiffs(root, release, secret, unmaskedStages(fileStages));
 			assert.equal(masked.length, plain.length, label);
 			let masks = 0;
 			masked.forEach((diff, i) => {

@@ -11,7 +11,7 @@ import {runStages} from '../source/run.ts';
 import {stagesFor} from '../source/stages/index.ts';
 import {CIPHER_LIST, INTERMEDIATE_CIPHERS} from '../source/tls.ts';
 import type {DovecotSyntax} from '../source/types.ts';
-import {inRoot, type Release} from './helpers/roots.ts';
+import {etcBinds, inRoot, type Release} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
 
 const trees: string[] = [];
@@ -25,9 +25,7 @@ async function stockTree(release: Release): Promise<string> {
 
 /** A command of Debian `release` with the tree's /etc entries over the root's (the tree as the server's /etc). */
 async function inRootWith(release: Release, tree: string, argv: string[]) {
-	const etc = path.join(tree, 'etc');
-	const binds = fs.readdirSync(etc).map(name => [path.join(etc, name), `/etc/${name}`] as [string, string]);
-	return inRoot(release, argv, {binds, timeout: 30_000});
+	return inRoot(release, argv, {binds: etcBinds(tree), timeout: 30_000});
 }
 
 const releases: [Release, DovecotSyntax][] = [

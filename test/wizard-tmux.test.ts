@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import {execFileSync, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {STAGE_IDS} from '../source/types.ts';
+import {makeStockTree} from './helpers/stock.ts';
 import {fingerprint as treeFingerprint} from './helpers/tree.ts';
 
 const socket = `mail-setup-tui-${process.pid}`;
@@ -27,23 +27,6 @@ function tmux(...args: string[]): string {
 
 const screen = () => tmux('capture-pane', '-p', '-t', session);
 const spinning = (text: string) => /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] /.test(text);
-
-/** A stock Debian 12 /etc (Dovecot, Postfix, OpenDKIM, users) from the cached root, which is never changed. */
-function stockTree(): string {
-	const from = '/var/cache/mail-setup-test/roots/12/etc';
-	if (!fs.existsSync(path.join(from, 'dovecot/dovecot.conf'))) throw new Error(`no Debian 12 root at ${from}: run bash test/setup/roots.sh`);
-	const root = fs.mkdtempSync(path.join(os.tmpdir(), `mail-setup-tui-tree-${process.pid}-`));
-	for (const name of ['dovecot', 'postfix', 'opendkim.conf', 'dkimkeys', 'passwd', 'group', 'mailname']) {
-		fs.cpSync(path.join(from, name), path.join(root, 'etc', name), {recursive: true, preserveTimestamps: true, verbatimSymlinks: true});
-	}
-	// The dkim stage runs where OpenDKIM is installed: its binary says so.
-	fs.mkdirSync(path.join(root, 'usr/sbin'), {recursive: true});
-	fs.copyFileSync(path.join(from, '../usr/sbin/opendkim'), path.join(root, 'usr/sbin/opendkim'));
-	fs.mkdirSync(path.join(root, 'etc/ssl/certs'), {recursive: true});
-	fs.mkdirSync(path.join(root, 'etc/ssl/private'), {mode: 0o700});
-	fs.mkdirSync(path.join(root, 'var/mail'), {recursive: true});
-	return root;
-}
 
 /** Content, mode and owner of every file below dir. */
 const fingerprint = (dir: string) => treeFingerprint(dir, {mtime: true});
@@ -102,23 +85,23 @@ function checkScreens(history: string): void {
 	}
 }
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 let tree: string;
 
-before(() => {
-	if (!hasTmux) return;
+before(async () => {
+	// A missing tmux fails these tests (npm test installs it): a person's path is never skipped.
+	assert.equal(spawnSync('tmux', ['-V']).status, 0, 'tmux is not installed: npm test installs it');
 	if (!fs.existsSync('dist/cli.js')) execFileSync(process.execPath, ['scripts/build.js'], {stdio: 'inherit'});
-	tree = stockTree();
+	tree = await makeStockTree(12, undefined, {opendkim: true});
 	tmux('new-session', '-d', '-s', session, '-x', '80', '-y', '24', 'bash --norc --noprofile');
 	tmux('set-option', '-t', session, 'history-limit', '10000');
 });
 
 after(() => {
-	if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
+	spawnSync('tmux', ['-L', socket, 'kill-server']);
 	if (tree) fs.rmSync(tree, {recursive: true, force: true});
 });
 
-test('a person at 80x24: typo fixed with three Backspaces in one read, Ctrl-U, pasted passwords, `a` to the summary', {skip: !hasTmux && 'tmux is not installed'}, async t => {
+test('a person at 80x24: typo fixed with three Backspaces in one read, Ctrl-U, pasted passwords, `a` to the summary', async t => {
 	const untouched = fingerprint(tree);
 	const raw = path.join(tree, '..', `mail-setup-tui-raw-${process.pid}`);
 	const started = launch(tree, raw);
@@ -172,7 +155,7 @@ test('a person at 80x24: typo fixed with three Backspaces in one read, Ctrl-U, p
 	assert.equal(fingerprint(tree), untouched, 'the tree was not touched');
 });
 
-test('step by step: Enter on every screen, diffs shown, the summary; exit 0', {skip: !hasTmux && 'tmux is not installed'}, async t => {
+test('step by step: Enter on every screen, diffs shown, the summary; exit 0', async t => {
 	seen.clear();
 	tmux('send-keys', '-t', session, '-l', 'clear');
 	tmux('send-keys', '-t', session, 'Enter');
@@ -203,7 +186,7 @@ test('step by step: Enter on every screen, diffs shown, the summary; exit 0', {s
 	assert.equal(fingerprint(tree), untouched, 'the tree was not touched');
 });
 
-test('Ctrl-C on a stage screen: exit 130, bracketed paste off again, nothing changed', {skip: !hasTmux && 'tmux is not installed'}, async () => {
+test('Ctrl-C on a stage screen: exit 130, bracketed paste off again, nothing changed', async () => {
 	const untouched = fingerprint(tree);
 	const raw = path.join(tree, '..', `mail-setup-tui-raw-${process.pid}`);
 	launch(tree, raw);

@@ -3,7 +3,8 @@
 // used or disturbed, and this machine needs no MariaDB of its own.
 import fs from 'node:fs';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {alive, scratch} from './proc.ts';
+import {running} from '../../source/lock.ts';
+import {scratch} from './proc.ts';
 import {freePort} from './ports.ts';
 import {inRoot, spawnInRoot} from './roots.ts';
 
@@ -44,7 +45,7 @@ export async function startMariaDB(opts: {args?: string[]} = {}): Promise<MariaD
 	const stop = async () => {
 		if (stopped) return;
 		stopped = true;
-		if (!exited && child.pid && alive(child.pid)) {
+		if (!exited && child.pid && running(child.pid)) {
 			child.kill('SIGTERM');
 			for (let i = 0; i < 200 && !exited; i++) await sleep(100);
 			if (!exited) child.kill('SIGKILL');

@@ -9,6 +9,7 @@ import {spawn, spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {running} from '../../source/lock.ts';
 
 export interface RunResult {
 	/** The exit code; -1 when the command was killed (its deadline passed, or a signal). */
@@ -88,15 +89,6 @@ function killGroup(pid: number): void {
 		process.kill(-pid, 'SIGKILL');
 	} catch {
 		// Already gone.
-	}
-}
-
-export function alive(pid: number): boolean {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch (error) {
-		return (error as NodeJS.ErrnoException).code === 'EPERM';
 	}
 }
 
@@ -259,7 +251,7 @@ export function sweepStale(): void {
 	swept = true;
 	const dead = (name: string) => {
 		const pid = STALE.exec(name)?.[1];
-		return pid !== undefined && !alive(Number(pid));
+		return pid !== undefined && !running(Number(pid));
 	};
 	const netns = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns').filter(dead) : [];
 	for (const name of netns) deleteNetns(name);

@@ -13,6 +13,7 @@
 // is seen by the test, anything else is thrown away with the overlay.
 import {spawn, type ChildProcess} from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import {exec, execSync, scratch, type ExecOptions, type RunResult} from './proc.ts';
 
 export type Release = 12 | 13;
@@ -24,6 +25,12 @@ export function rootDir(release: Release): string {
 	const dir = `${CACHE}/roots/${release}`;
 	if (!fs.existsSync(`${dir}/.ready`)) throw new Error(`no Debian ${release} root at ${dir}: run bash test/setup/roots.sh (npm test does)`);
 	return dir;
+}
+
+/** Binds that put each entry of a test tree's etc/ over the same entry of the root's /etc (the tree as the server's /etc). */
+export function etcBinds(tree: string): [string, string][] {
+	const etc = path.join(path.resolve(tree), 'etc');
+	return fs.readdirSync(etc).map(name => [path.join(etc, name), `/etc/${name}`]);
 }
 
 export interface RootOptions extends Omit<ExecOptions, 'env' | 'cwd'> {
