@@ -15,7 +15,7 @@ import {must} from '../helpers/proc.ts';
 import {RELEASES} from '../helpers/roots.ts';
 import {FQDN, type Host, type Server} from '../helpers/server.ts';
 import {Terminal} from '../helpers/terminal.ts';
-import {ALL_STAGES, CERT, DB_PASSWORD, DOMAIN, fingerprint, lab, report, SECRETS, summary, TEST_PASSWORD, writeFile, type Lab, type Report} from './lib.ts';
+import {ALL_STAGES, CERT, DOMAIN, fingerprint, HEADLESS, lab, report, summary, writeFile, writeSecrets, type Lab, type Report} from './lib.ts';
 
 const LIVE = `/etc/letsencrypt/live/${FQDN}`;
 const HOOK = '/etc/letsencrypt/renewal-hooks/deploy/mail-setup';
@@ -58,11 +58,9 @@ async function acmeLab(t: TestContext, release: 12 | 13, pebbleOptions: {validit
 	const pebble = await startPebble(ca, {dnsServer: dns.address, validityDays: 90, ...pebbleOptions});
 	await l.server.write('/etc/resolv.conf', `nameserver ${dns.address}\n`);
 	await l.server.write(BUNDLE, pebble.httpsCert);
-	await l.server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-	await l.server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+	await writeSecrets(l.server);
 	const mailSetup = async (args: string[]) => {
-		const secrets = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
-		const run = await l.server.run(['npx', 'mail-setup', '--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', ...secrets, ...args], {
+		const run = await l.server.run(['npx', 'mail-setup', ...HEADLESS, ...args], {
 			env: {REQUESTS_CA_BUNDLE: BUNDLE},
 			timeout: 400_000,
 		});

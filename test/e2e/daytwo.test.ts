@@ -9,7 +9,7 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {RELEASES} from '../helpers/roots.ts';
 import {FQDN, type Server} from '../helpers/server.ts';
 import {Terminal} from '../helpers/terminal.ts';
-import {CERT, DB_PASSWORD, DOMAIN, lab, report, SECRETS, summary, TEST_PASSWORD, writeFile} from './lib.ts';
+import {CERT, DB_PASSWORD, DOMAIN, HEADLESS, lab, report, SECRETS, summary, TEST_PASSWORD, writeFile, writeSecrets} from './lib.ts';
 
 const ALICE = `alice@${DOMAIN}`;
 const BOB = `bob@${DOMAIN}`;
@@ -19,7 +19,6 @@ const ALICE_PW = `Al'ice "pw" 1`;
 const ALICE_PW2 = 'Alice-second-22';
 const BOB_PW = 'Bob-typed-pw-33';
 const SECRETS_USED = [ALICE_PW, ALICE_PW2, BOB_PW, DB_PASSWORD, TEST_PASSWORD];
-const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', '--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
 const STOP_WATCH = '/root/stop-watch';
 const CMDLINES = '/root/cmdlines';
 
@@ -53,8 +52,7 @@ describe('day two on booted servers', {concurrency: true}, () => {
 			};
 
 			// --- the wizard, as the headless e2e runs it
-			await server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-			await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+			await writeSecrets(server);
 			const wizard = await ms([...HEADLESS, '--db-create']);
 			assert.equal(wizard.exitCode, 0, summary(report(wizard, 'the wizard')) + wizard.stderr);
 

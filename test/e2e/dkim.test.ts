@@ -11,12 +11,10 @@ import type {DnsRecord} from '../../source/types.ts';
 import {serveZone, type ZoneServer} from '../helpers/dns-zone.ts';
 import {RELEASES} from '../helpers/roots.ts';
 import {FQDN, type Host} from '../helpers/server.ts';
-import {DB_PASSWORD, DOMAIN, lab, report, SECRETS, summary, TEST_PASSWORD, TEST_USER, writeFile, type Lab, type Report} from './lib.ts';
+import {DOMAIN, HEADLESS, lab, report, summary, TEST_PASSWORD, TEST_USER, writeFile, writeSecrets, type Lab, type Report} from './lib.ts';
 
 const DNS_IDS = ['dns-mx', 'dns-address', 'dns-ptr', 'dns-spf', 'dns-dkim', 'dns-dmarc'];
 const ZONES = [DOMAIN, '113.0.203.in-addr.arpa'];
-const SECRET_FLAGS = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
-const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', ...SECRET_FLAGS];
 
 type Doc = Report & {records: DnsRecord[]};
 
@@ -56,8 +54,7 @@ describe('DKIM signing and DNS checks on booted servers', {concurrency: true}, (
 			await zone.publish([]);
 			await server.write('/etc/resolv.conf', `nameserver ${dns.address}\n`);
 			writeFile(path.join(laptop.dir, 'etc/resolv.conf'), `nameserver ${dns.address}\n`, 'root', 0o644);
-			await server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-			await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+			await writeSecrets(server);
 
 			// --- the wizard, every stage, before the operator touched DNS: green, the records listed as to do
 			let started = Date.now();

@@ -12,24 +12,23 @@ import {
 	CERT,
 	CHECK_IDS,
 	CONFIG_PATHS,
-	DB_PASSWORD,
 	expectChecks,
 	FILE_STAGES,
 	fingerprint,
+	HEADLESS,
 	lab,
 	laptopCheck,
 	leakedSecrets,
 	report,
-	SECRETS,
 	summary,
 	TEST_PASSWORD,
 	TEST_USER,
 	WRONG_PASSWORD,
 	writeFile,
+	writeSecrets,
 	type Lab,
 } from './lib.ts';
 
-const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', '--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
 
 describe('headless on booted servers', {concurrency: true}, () => {
 	for (const release of RELEASES) {
@@ -47,8 +46,7 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			};
 
 			const pristine = await fingerprint(server, CONFIG_PATHS);
-			await server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-			await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+			await writeSecrets(server);
 
 			// --- the wizard, every stage, on the server
 			started = Date.now();

@@ -23,6 +23,16 @@ export const ALL_STAGES = ['database', ...FILE_STAGES, 'reload', 'check'];
 export const CHECK_IDS = ['smtp-relay-refused', 'smtp-local-accepted', 'imaps-login', 'submission-auth', 'plaintext-closed', 'certificate-name', 'mailbox-delivery', 'tls'];
 /** Where the server keeps the secrets of a headless run (root only). */
 export const SECRETS = '/root/secrets';
+/** The flags that name the secret files writeSecrets() puts on the server. */
+export const SECRET_FLAGS = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
+/** The headless wizard as an operator runs it on the server, its checks on loopback. */
+export const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', ...SECRET_FLAGS];
+
+/** The DB and test mailbox passwords as files on the server, readable by root only (SECRET_FLAGS names them). */
+export async function writeSecrets(server: Server): Promise<void> {
+	await server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
+	await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+}
 
 export interface Lab {
 	net: TestNet;
@@ -55,10 +65,8 @@ export async function lab(release: Release): Promise<Lab> {
 export async function configuredLab(release: Release): Promise<Lab> {
 	const l = await lab(release);
 	try {
-		await l.server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-		await l.server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
-		const secrets = ['--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
-		const wizard = await l.server.run(['npx', 'mail-setup', '--yes', '--json', '--fqdn', FQDN, ...secrets, '--check-host', '127.0.0.1', '--db-create'], {timeout: 300_000});
+		await writeSecrets(l.server);
+		const wizard = await l.server.run(['npx', 'mail-setup', ...HEADLESS, '--db-create'], {timeout: 300_000});
 		assert.equal(wizard.exitCode, 0, `the wizard on the server:\n${summary(report(wizard, 'the wizard'))}`);
 		return l;
 	} catch (error) {

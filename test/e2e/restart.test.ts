@@ -10,10 +10,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {test} from 'node:test';
-import {FQDN, type Server} from '../helpers/server.ts';
-import {DB_PASSWORD, expectChecks, lab, laptopCheck, report, SECRETS, summary, TEST_PASSWORD, TEST_USER, writeFile} from './lib.ts';
+import type {Server} from '../helpers/server.ts';
+import {expectChecks, HEADLESS, lab, laptopCheck, report, summary, TEST_PASSWORD, TEST_USER, writeFile, writeSecrets} from './lib.ts';
 
-const HEADLESS = ['--yes', '--json', '--fqdn', FQDN, '--check-host', '127.0.0.1', '--db-password-file', `${SECRETS}/db-password`, '--test-password-file', `${SECRETS}/test-password`];
 const ROUNDS = 10;
 /** Seen here: ~0.2 s with Postfix reloaded first; without that, 1.1 s, or 6.2 s on Dovecot 2.4 (its auth process retries its dead worker for 5 s). */
 const STOP_BOUND_MS = 5_000;
@@ -30,8 +29,7 @@ test('Dovecot stops at once when the wizard restarts it after auth activity, Deb
 		return doc;
 	};
 	await Promise.all(servers.map(async server => {
-		await server.write(`${SECRETS}/db-password`, `${DB_PASSWORD}\n`, {mode: 0o600});
-		await server.write(`${SECRETS}/test-password`, `${TEST_PASSWORD}\n`, {mode: 0o600});
+		await writeSecrets(server);
 		await wizard(server, ['--db-create']);
 	}));
 
