@@ -1,13 +1,13 @@
 // What the operator reads, from the built CLI: dry-run words, empty options, masks, the laptop preview.
 import assert from 'node:assert/strict';
-import {execFileSync, spawnSync} from 'node:child_process';
+import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 import {inRootSync} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
-import {fingerprint} from './helpers/tree.ts';
+import {copyTree, fingerprint} from './helpers/tree.ts';
 
 const bin = path.resolve('bin/mail-setup.js');
 const temp = fs.mkdtempSync(path.join(os.tmpdir(), `cli-output-${process.pid}-`));
@@ -23,11 +23,6 @@ function cli(args: string[], env: Record<string, string> = {}) {
 	return {code: run.status, stdout: run.stdout, stderr: run.stderr};
 }
 
-function copyOf(tree: string): string {
-	const dest = fs.mkdtempSync(path.join(temp, 'tree-'));
-	execFileSync('cp', ['-a', `${tree}/.`, dest]);
-	return dest;
-}
 
 
 function passwordFile(secret: string): string {
@@ -37,7 +32,7 @@ function passwordFile(secret: string): string {
 }
 
 test('a dry run says PLAN and what would happen, never PASS; its last line counts the stages that would change something', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const before = fingerprint(root);
 	const args = ['--dry-run', '--root', root, '--fqdn', 'mail.example.org', '--db-password-file', passwordFile('db-secret-12')];
 	const text = cli(args);
@@ -66,7 +61,7 @@ test('a dry run says PLAN and what would happen, never PASS; its last line count
 });
 
 test('every option given with an empty value exits 2 naming it; the tree is untouched', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const before = fingerprint(root);
 	const base = ['--yes', '--root', root, '--fqdn', 'mail.example.org', '--db-password-file', passwordFile('db-secret-12')];
 	const flags = ['db-user', 'db-name', 'db-host', 'domain', 'postmaster', 'test-user', 'check-host', 'fqdn', 'db-password-file', 'test-password-file', 'dovecot', 'cert', 'key', 'root'];

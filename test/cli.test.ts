@@ -7,7 +7,7 @@ import path from 'node:path';
 import {before, test} from 'node:test';
 import {inRootSync, mustInRoot, spawnInRoot, type Release} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
-import {fingerprint as treeFingerprint} from './helpers/tree.ts';
+import {copyTree, fingerprint as treeFingerprint} from './helpers/tree.ts';
 
 const repo = path.resolve('.');
 const bin = path.join(repo, 'bin/mail-setup.js');
@@ -40,11 +40,6 @@ before(async () => {
 	stock12 = await makeStockTree(12);
 });
 
-function copyOf(tree: string): string {
-	const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-tree-'));
-	execFileSync('cp', ['-a', `${tree}/.`, dest]);
-	return dest;
-}
 
 test('--help and --version exit 0 without touching anything', () => {
 	const help = cli(['--help']);
@@ -54,7 +49,7 @@ test('--help and --version exit 0 without touching anything', () => {
 });
 
 test('bad input exits 2, names the field, changes nothing', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const before = fingerprint(root);
 	const base = ['--yes', '--root', root, '--db-password-file', dbPasswordFile];
 	const cases: [string[], RegExp][] = [
@@ -93,7 +88,7 @@ test('bad input exits 2, names the field, changes nothing', () => {
 });
 
 test('dry run on a stock tree shows diffs, touches nothing, and keeps secrets out', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const before = fingerprint(root);
 	const run = cli(['--dry-run', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile]);
 	assert.equal(run.code, 0, run.stderr);
@@ -107,7 +102,7 @@ test('dry run on a stock tree shows diffs, touches nothing, and keeps secrets ou
 });
 
 test('apply on stock Debian 12, rerun changes no byte, undo restores the start', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const start = fingerprint(root);
 	const args = [...fileStages, '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test', '--db-password-file', dbPasswordFile];
 	const first = cli(args);
@@ -134,7 +129,7 @@ test('apply on stock Debian 12, rerun changes no byte, undo restores the start',
 });
 
 test('a rerun keeps the operator\'s own edits and puts back only the settings mail-setup owns', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const args = ['dovecot-master', 'submission', '--yes', '--json', '--root', root, '--fqdn', 'mail.example.test'];
 	assert.equal(cli(args).code, 0);
 	const masterConf = path.join(root, 'etc/dovecot/conf.d/10-master.conf');
@@ -158,7 +153,7 @@ test('a rerun keeps the operator\'s own edits and puts back only the settings ma
 });
 
 test('one applying run at a time; a stale lock is taken over', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const lock = path.join(root, 'var/backups/mail-setup/.lock');
 	fs.mkdirSync(path.dirname(lock), {recursive: true});
 	fs.writeFileSync(lock, `${process.pid}\n`);
@@ -174,7 +169,7 @@ test('one applying run at a time; a stale lock is taken over', () => {
 });
 
 test('a config it cannot parse fails with file and line, and changes nothing', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	fs.appendFileSync(path.join(root, 'etc/dovecot/conf.d/10-master.conf'), 'service broken {\n');
 	const before = fingerprint(root);
 	const run = cli(['dovecot-master', '--yes', '--root', root, '--fqdn', 'mail.example.test']);
@@ -184,7 +179,7 @@ test('a config it cannot parse fails with file and line, and changes nothing', (
 });
 
 test('SIGINT while applying: exit 130, no temp file, every file whole', async () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const args = ['--yes', '--root', root, '--fqdn', 'mail.example.test', ...fileStages];
 	const {child, dispose} = spawnInRoot(12, ['node', bin, ...args], {binds: bindsFor(args), env: {CI: '1', NO_COLOR: '1', MAIL_SETUP_DB_PASSWORD: 'pw1'}, output: 'pipe'});
 	let out = '';
@@ -266,7 +261,7 @@ for (const release of [12, 13] as const) {
 }
 
 test('a target that is a directory: exit 1 naming it, the stage put back, no temp file', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const lda = path.join(root, 'etc/dovecot/conf.d/15-lda.conf');
 	fs.rmSync(lda);
 	fs.mkdirSync(lda);
@@ -289,7 +284,7 @@ function withMount(args: string[], dir: string, work: () => void) {
 }
 
 test('a read-only target: exit 1 naming the file, nothing changed', () => {
-	const root = copyOf(stock12);
+	const root = copyTree(stock12);
 	const confD = path.join(root, 'etc/dovecot/conf.d');
 	const before = fingerprint(root);
 	withMount(['--bind', confD], confD, () => {

@@ -2,9 +2,7 @@
 // for every N, and prove every file is as some stage boundary left it (never torn, the failing
 // stage's own writes put back), the validators accept the tree, and undo returns it to the start byte for byte.
 import assert from 'node:assert/strict';
-import {execFileSync} from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {before, test} from 'node:test';
 import {withDefaults} from '../source/answers.ts';
@@ -15,6 +13,7 @@ import {makePair} from '../source/stages/certificate.ts';
 import {stagesFor} from '../source/stages/index.ts';
 import {inRootSync} from './helpers/roots.ts';
 import {makeStockTree} from './helpers/stock.ts';
+import {copyTree} from './helpers/tree.ts';
 
 const answers = withDefaults({fqdn: 'mail.example.test', dbPassword: "db p'ass\"1 x"});
 const ids = ['dovecot-sql', 'permissions', 'dovecot-master', 'lda', 'certificate', 'dovecot-ssl', 'postfix', 'submission'] as const;
@@ -36,11 +35,6 @@ function snapshot(dir: string): Map<string, string> {
 	return out;
 }
 
-function copy(tree: string): string {
-	const dest = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-'));
-	execFileSync('cp', ['-a', `${tree}/.`, dest]);
-	return dest;
-}
 
 function validatorsAccept(root: string, label: string) {
 	// postconf pauses 2 s on files changed within the last second: age them first.
@@ -80,7 +74,7 @@ before(async () => {
 	// The validators run on the tree after each fault below; per stage they would only add minutes.
 	for (const stage of stagesFor([...ids])) delete stage.validate;
 	start = snapshot(template);
-	const clean = copy(template);
+	const clean = copyTree(template);
 	const host = new Host({root: clean, fault: (op, detail) => void effects.push(`${op} ${detail}`)});
 	remember(start);
 	const report = await runStages(stagesFor([...ids]), {answers, host}, {onResult: () => remember(snapshot(clean))});
@@ -90,7 +84,7 @@ before(async () => {
 test('every injected fault leaves each file old or new, a valid tree, and a full undo', async t => {
 	assert.ok(effects.length > 40, `a full run has many effects (${effects.length})`);
 	for (let n = 0; n < effects.length; n++) {
-		const root = copy(template);
+		const root = copyTree(template);
 		let count = 0;
 		const host = new Host({
 			root,

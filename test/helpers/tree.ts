@@ -1,7 +1,9 @@
-// What a test compares to say "untouched": the content, mode and owner of every path below a directory.
+// Test trees: a copy to change, and what a test compares to say "untouched" (the content, mode and owner of every path below a directory).
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import {execFileSync} from 'node:child_process';
+import {tempDir} from './proc.ts';
 
 /** One hash over every path below dir; `skip`: relative paths left out (mail-setup's own journal); `mtime`: count it too. */
 export function fingerprint(dir: string, {skip = [], mtime = false}: {skip?: string[]; mtime?: boolean} = {}): string {
@@ -18,4 +20,11 @@ export function fingerprint(dir: string, {skip = [], mtime = false}: {skip?: str
 	};
 	walk(dir);
 	return hash.digest('hex');
+}
+
+/** A copy of a test tree (owners, modes and times kept) in a fresh temp dir, removed when the test process exits. */
+export function copyTree(tree: string, label = 'tree'): string {
+	const dest = tempDir(label);
+	execFileSync('cp', ['-a', `${tree}/.`, dest]);
+	return dest;
 }
