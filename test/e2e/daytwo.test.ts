@@ -3,13 +3,11 @@
 // laptop, the message read back over IMAPS with curl — and by the database itself. No password may appear in
 // any process's argv while the commands run, nor in anything they print.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import {describe, test} from 'node:test';
-import {setTimeout as sleep} from 'node:timers/promises';
 import {RELEASES} from '../helpers/roots.ts';
 import {FQDN, type Server} from '../helpers/server.ts';
 import {Terminal} from '../helpers/terminal.ts';
-import {CERT, DB_PASSWORD, DOMAIN, HEADLESS, lab, report, SECRETS, summary, TEST_PASSWORD, writeFile, writeSecrets} from './lib.ts';
+import {DB_PASSWORD, DOMAIN, HEADLESS, lab, mailClient, report, SECRETS, summary, TEST_PASSWORD, writeSecrets} from './lib.ts';
 
 const ALICE = `alice@${DOMAIN}`;
 const BOB = `bob@${DOMAIN}`;
@@ -61,24 +59,9 @@ describe('day two on booted servers', {concurrency: true}, () => {
 			await server.write(`${SECRETS}/alice2`, `${ALICE_PW2}\n`, {mode: 0o600});
 
 			// --- laptop clients: swaks over 25 (no AUTH: mail arriving from outside), curl over IMAPS
-			const ca = writeFile(path.join(laptop.home, 'server.crt'), (await server.read(CERT))!, 'root', 0o644);
-			// curl reads a quoted netrc token with \" and \\ escapes: a password with spaces and quotes as it is.
-			const quoted = (password: string) => `"${password.replace(/["\\]/g, '\\$&')}"`;
-			const netrc = (name: string, user: string, password: string) => writeFile(path.join(laptop.home, `netrc-${name}`), `machine ${FQDN} login ${user} password ${quoted(password)}\n`);
+			const {netrc, imap, arrived} = await mailClient(l);
 			const swaks = (to: string, subject: string) =>
 				laptop.run(['swaks', '--timeout', '20', '--server', FQDN, '--port', '25', '--from', 'someone@example.net', '--to', to, '--header', `Subject: ${subject}`, '--body', `body of ${subject}`], {timeout: 60_000});
-			const imap = (file: string, url: string, args: string[] = []) => laptop.run(['curl', '-sS', '--max-time', '20', '--netrc-file', file, '--cacert', ca, `imaps://${FQDN}/${url}`, ...args], {timeout: 60_000});
-			/** The message with this subject in the INBOX of the netrc's user, read back whole. */
-			async function arrived(file: string, subject: string): Promise<string> {
-				let search;
-				for (const end = Date.now() + 30_000; Date.now() < end; await sleep(300)) {
-					search = await imap(file, 'INBOX', ['-X', `UID SEARCH SUBJECT "${subject}"`]);
-					const uid = /^\* SEARCH (\d+)/m.exec(search.stdout)?.[1];
-					if (uid) return (await imap(file, `INBOX;UID=${uid}`)).stdout;
-				}
-				const log = (await server.run(['journalctl', '-b', '--no-pager', '-n', '40', '-t', 'postfix/lmtp', '-t', 'dovecot', '-t', 'postfix/smtpd'])).stdout;
-				assert.fail(`"${subject}" did not reach the INBOX within 30 s: curl exit ${search?.exitCode} ${search?.stderr}\n${log}`);
-			}
 			const auth = async (user: string, password: string) => (await server.run(['doveadm', 'auth', 'test', user], {input: `${password}\n`})).stdout;
 
 			// --- mailbox add, password from a file: Dovecot logs her in, mail to her arrives

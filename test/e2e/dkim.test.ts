@@ -11,7 +11,7 @@ import type {DnsRecord} from '../../source/types.ts';
 import {serveZone, type ZoneServer} from '../helpers/dns-zone.ts';
 import {RELEASES} from '../helpers/roots.ts';
 import {FQDN, type Host} from '../helpers/server.ts';
-import {DOMAIN, HEADLESS, lab, report, summary, TEST_PASSWORD, TEST_USER, writeFile, writeSecrets, type Lab, type Report} from './lib.ts';
+import {DOMAIN, HEADLESS, lab, mailClient, report, summary, TEST_PASSWORD, TEST_USER, writeFile, writeSecrets, type Lab, type Report} from './lib.ts';
 
 const DNS_IDS = ['dns-mx', 'dns-address', 'dns-ptr', 'dns-spf', 'dns-dkim', 'dns-dmarc'];
 const ZONES = [DOMAIN, '113.0.203.in-addr.arpa'];
@@ -84,8 +84,7 @@ describe('DKIM signing and DNS checks on booted servers', {concurrency: true}, (
 			await zone.publish(doc.records);
 
 			// --- a message submitted on 587 from the laptop arrives signed; dkimverify (through the test DNS) accepts it
-			const ca = writeFile(path.join(laptop.home, 'server.crt'), (await server.read(`/etc/ssl/certs/${FQDN}.crt`))!, 'root', 0o644);
-			const netrc = writeFile(path.join(laptop.home, 'netrc'), `machine ${FQDN} login ${TEST_USER} password ${TEST_PASSWORD}\n`);
+			const mail = await mailClient(l);
 			const swaksAuth = writeFile(path.join(laptop.home, 'swaks'), `auth-password ${TEST_PASSWORD}\n`);
 			const token = `dkim-${release}-${Date.now()}`;
 			const submit = await laptop.run(
@@ -93,13 +92,7 @@ describe('DKIM signing and DNS checks on booted servers', {concurrency: true}, (
 				{timeout: 60_000},
 			);
 			assert.equal(submit.exitCode, 0, submit.stdout.slice(-1500));
-			const imap = (url: string, args: string[] = []) => laptop.run(['curl', '-sS', '--max-time', '20', '--netrc-file', netrc, '--cacert', ca, `imaps://${FQDN}/${url}`, ...args], {timeout: 60_000});
-			let uid = '';
-			for (const end = Date.now() + 30_000; !uid && Date.now() < end; await new Promise(resolve => setTimeout(resolve, 300))) {
-				uid = /^\* SEARCH (\d+)/m.exec((await imap('INBOX', ['-X', `UID SEARCH SUBJECT "${token}"`])).stdout)?.[1] ?? '';
-			}
-			assert.ok(uid, 'the submitted message did not reach the INBOX within 30 s');
-			const message = (await imap(`INBOX;UID=${uid}`)).stdout;
+			const message = await mail.arrived(mail.netrc('test', TEST_USER, TEST_PASSWORD), token);
 			assert.match(message, new RegExp(`^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=${DOMAIN.replace('.', '\\.')};\\s+s=mail;`, 'm'), message.slice(0, 2000));
 			// Debian's verifier, under Debian's python (the first python3 on PATH may lack its modules).
 			const verify = await laptop.run(['/usr/bin/python3', '/usr/bin/dkimverify'], {input: message});

@@ -9,7 +9,6 @@ import {FQDN} from '../helpers/server.ts';
 import {RELEASES} from '../helpers/roots.ts';
 import {
 	ALL_STAGES,
-	CERT,
 	CHECK_IDS,
 	CONFIG_PATHS,
 	expectChecks,
@@ -18,6 +17,7 @@ import {
 	HEADLESS,
 	lab,
 	laptopCheck,
+	mailClient,
 	leakedSecrets,
 	report,
 	summary,
@@ -91,25 +91,17 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			t.diagnostic(`Debian ${release}: laptop check ${Date.now() - started} ms`);
 
 			started = Date.now();
-			const ca = writeFile(path.join(laptop.home, 'server.crt'), (await server.read(CERT))!, 'root', 0o644);
-			const netrc = writeFile(path.join(laptop.home, 'netrc'), `machine ${FQDN} login ${TEST_USER} password ${TEST_PASSWORD}\n`);
-			const netrcWrong = writeFile(path.join(laptop.home, 'netrc-wrong'), `machine ${FQDN} login ${TEST_USER} password ${WRONG_PASSWORD}\n`);
+			const mail = await mailClient(l);
+			const netrc = mail.netrc('test', TEST_USER, TEST_PASSWORD);
+			const netrcWrong = mail.netrc('wrong', TEST_USER, WRONG_PASSWORD);
 			const swaksAuth = writeFile(path.join(laptop.home, 'swaks'), `auth-password ${TEST_PASSWORD}\n`);
 			const swaksWrong = writeFile(path.join(laptop.home, 'swaks-wrong'), `auth-password ${WRONG_PASSWORD}\n`);
 			const swaks = (args: string[]) => laptop.run(['swaks', '--timeout', '20', '--server', FQDN, ...args], {timeout: 60_000});
-			const imap = (file: string, url: string, args: string[] = []) => laptop.run(['curl', '-sS', '--max-time', '20', '--netrc-file', file, '--cacert', ca, `imaps://${FQDN}/${url}`, ...args], {timeout: 60_000});
 
 			const token = `e2e-${release}-${Date.now()}`;
 			const submit = await swaks(['--config', swaksAuth, '--port', '587', '--tls', '--auth', 'PLAIN', '--auth-user', TEST_USER, '--from', TEST_USER, '--to', TEST_USER, '--header', `Subject: ${token}`, '--body', `sent by the e2e: ${token}`]);
 			assert.equal(submit.exitCode, 0, submit.stdout.slice(-1500));
-			let uid = '';
-			for (const end = Date.now() + 30_000; !uid && Date.now() < end; await new Promise(resolve => setTimeout(resolve, 300))) {
-				const search = await imap(netrc, 'INBOX', ['-X', `UID SEARCH SUBJECT "${token}"`]);
-				uid = /^\* SEARCH (\d+)/m.exec(search.stdout)?.[1] ?? '';
-			}
-			assert.ok(uid, 'the submitted message did not reach the INBOX within 30 s (curl imaps)');
-			const message = await imap(netrc, `INBOX;UID=${uid}`);
-			assert.match(message.stdout, new RegExp(`sent by the e2e: ${token}`));
+			assert.match(await mail.arrived(netrc, token), new RegExp(`sent by the e2e: ${token}`));
 
 			// What must be refused (swaks exit codes: 23 MAIL refused, 24 RCPT refused, 28 AUTH refused).
 			const relay25 = await swaks(['--port', '25', '--from', TEST_USER, '--to', 'victim@example.net', '--quit-after', 'RCPT']);
@@ -119,7 +111,7 @@ describe('headless on booted servers', {concurrency: true}, () => {
 			assert.ok([23, 24].includes(relay587.exitCode), `unauthenticated relay on 587: exit ${relay587.exitCode}\n${relay587.stdout}`);
 			const wrong587 = await swaks(['--config', swaksWrong, '--port', '587', '--tls', '--auth', 'PLAIN', '--auth-user', TEST_USER, '--from', TEST_USER, '--to', TEST_USER, '--quit-after', 'AUTH']);
 			assert.equal(wrong587.exitCode, 28, wrong587.stdout);
-			const wrongImap = await imap(netrcWrong, 'INBOX', ['-X', 'NOOP']);
+			const wrongImap = await mail.imap(netrcWrong, 'INBOX', ['-X', 'NOOP']);
 			assert.equal(wrongImap.exitCode, 67, `IMAPS with a wrong password: curl exit ${wrongImap.exitCode} ${wrongImap.stderr}`);
 			for (const [port, open] of [[143, false], [110, false], [995, false], [25, true], [587, true], [993, true]] as const) {
 				const probe = await laptop.run(['bash', '-c', `exec 3<>/dev/tcp/${server.address}/${port}`], {timeout: 10_000});

@@ -4,13 +4,12 @@
 // Backspaces arriving in one read, types the database password, pastes the test password with its
 // newline, says yes to creating the database, and reaches the summary with no stage failed.
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import {describe, test} from 'node:test';
 import {STAGE_IDS} from '../../source/types.ts';
 import {RELEASES} from '../helpers/roots.ts';
 import {FQDN} from '../helpers/server.ts';
 import {Terminal} from '../helpers/terminal.ts';
-import {CERT, CONFIG_PATHS, DB_PASSWORD, fingerprint, lab, TEST_PASSWORD, TEST_USER, writeFile} from './lib.ts';
+import {CONFIG_PATHS, DB_PASSWORD, fingerprint, lab, mailClient, TEST_PASSWORD, TEST_USER} from './lib.ts';
 
 // What the terminal shows, recognised in one place.
 const SCREEN = {
@@ -120,9 +119,8 @@ describe('the human path over SSH', {concurrency: true}, () => {
 			assert.deepEqual(cut, [], 'screen lines cut off with …');
 
 			// The pasted password logs in over IMAPS, checked from the laptop.
-			const ca = writeFile(path.join(laptop.home, 'server.crt'), (await server.read(CERT))!, 'root', 0o644);
-			const netrc = writeFile(path.join(laptop.home, 'netrc'), `machine ${FQDN} login ${TEST_USER} password ${TEST_PASSWORD}\n`);
-			const login = await laptop.run(['curl', '-sS', '--max-time', '20', '--netrc-file', netrc, '--cacert', ca, `imaps://${FQDN}/INBOX`, '-X', 'NOOP'], {timeout: 60_000});
+			const {netrc, imap} = await mailClient(l);
+			const login = await imap(netrc('test', TEST_USER, TEST_PASSWORD), 'INBOX', ['-X', 'NOOP']);
 			assert.equal(login.exitCode, 0, `IMAPS login with the pasted password: ${login.stderr}`);
 
 			// --- a second run: every stage already done, nothing changes

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
 import {installTarball, packTarball, serveRegistry} from '../helpers/registry.ts';
 import {FQDN, TestNet, type Host, type Release, type RunResult, type Server} from '../helpers/server.ts';
 
@@ -73,6 +74,27 @@ export async function configuredLab(release: Release): Promise<Lab> {
 		await l.net.close();
 		throw error;
 	}
+}
+
+/** The laptop's IMAPS client: curl with a netrc file per login, trusting the server's certificate. */
+export async function mailClient({server, laptop}: Lab) {
+	const ca = writeFile(path.join(laptop.home, 'server.crt'), (await server.read(CERT))!, 'root', 0o644);
+	// curl reads a quoted netrc token with \" and \\ escapes: a password with spaces and quotes as it is.
+	const quoted = (password: string) => `"${password.replace(/["\\]/g, '\\$&')}"`;
+	const netrc = (name: string, user: string, password: string) => writeFile(path.join(laptop.home, `netrc-${name}`), `machine ${FQDN} login ${user} password ${quoted(password)}\n`);
+	const imap = (file: string, url: string, args: string[] = []) => laptop.run(['curl', '-sS', '--max-time', '20', '--netrc-file', file, '--cacert', ca, `imaps://${FQDN}/${url}`, ...args], {timeout: 60_000});
+	/** The message with this subject in the INBOX of the netrc's user, read back whole; after 30 s a failure with the mail log. */
+	async function arrived(file: string, subject: string): Promise<string> {
+		let search;
+		for (const end = Date.now() + 30_000; Date.now() < end; await sleep(300)) {
+			search = await imap(file, 'INBOX', ['-X', `UID SEARCH SUBJECT "${subject}"`]);
+			const uid = /^\* SEARCH (\d+)/m.exec(search.stdout)?.[1];
+			if (uid) return (await imap(file, `INBOX;UID=${uid}`)).stdout;
+		}
+		const log = (await server.run(['journalctl', '-b', '--no-pager', '-n', '40', '-t', 'postfix/lmtp', '-t', 'dovecot', '-t', 'postfix/smtpd'])).stdout;
+		assert.fail(`"${subject}" did not reach the INBOX within 30 s: curl exit ${search?.exitCode} ${search?.stderr}\n${log}`);
+	}
+	return {netrc, imap, arrived};
 }
 
 /** Type, mode, owner and sha256 (or link target) of every path below the given ones, one line each. */
